@@ -11,6 +11,7 @@
  * feature peak.
  */
 import { butterBandpass, sosfiltfilt } from './iir.js';
+import { fuse, leadFeature } from './qrs-feature.js';
 
 export interface QrsOptions {
   /** Band-pass edges of the QRS emphasis filter in Hz (default 5–15, Pan–Tompkins). */
@@ -24,17 +25,11 @@ export interface QrsDetection {
   readonly strength: Float32Array;
 }
 
-const MWI_SECONDS = 0.15;
 const REFRACTORY_S = 0.2;
 const T_WAVE_WINDOW_S = 0.36;
 const SEARCHBACK_RR_FACTOR = 1.66;
 const THRESHOLD_COEFF = 0.3125;
 const HISTORY = 8;
-const BLOCK_S = 0.1;
-const NOISE_WINDOW_S = 2.5;
-// Noise floor (in typical-QRS units) at which a lead's weight halves. Chosen on MIT-BIH DS1 only (F1 over
-// 0.1/0.15/0.2/0.3: 99.743/99.799/99.795/99.792 %); DS2 was not used to choose it.
-const NOISE_REF = 0.15;
 
 /** Detect R peaks in one or more simultaneously sampled leads. */
 export function detectQrs(leads: readonly Float32Array[], fs: number, opts: QrsOptions = {}): Int32Array {
@@ -53,100 +48,6 @@ export function detectQrsDetailed(leads: readonly Float32Array[], fs: number, op
   const filtered = leads.map((l) => sosfiltfilt(sos, l));
   const feature = fuse(filtered.map((f) => leadFeature(f, fs)), fs);
   return decide(feature, filtered, fs);
-}
-
-/** Pan–Tompkins feature of one band-passed lead, scaled so its typical QRS peak is 1. */
-function leadFeature(f: Float32Array, fs: number): Float32Array {
-  const n = f.length;
-  const sq = new Float32Array(n);
-  // Five-point derivative (Pan–Tompkins eq. 3), rate-independent by scaling with fs.
-  for (let i = 2; i < n - 2; i++) {
-    const d = (2 * f[i + 1]! + f[i + 2]! - f[i - 2]! - 2 * f[i - 1]!) * (fs / 8);
-    sq[i] = d * d;
-  }
-  const w = Math.max(1, Math.round(MWI_SECONDS * fs));
-  const mwi = movingAverageCentered(sq, w);
-  const scale = typicalPeak(mwi, fs);
-  if (scale > 0) for (let i = 0; i < n; i++) mwi[i]! /= scale;
-  return mwi;
-}
-
-/**
- * Fuse lead features with weights that fall as each lead's local noise floor rises. The noise floor is
- * the running median (over 2.5 s) of 100 ms block maxima: QRS complexes fill few blocks, so in a clean
- * stretch the median sits at the baseline, while noise lifts it toward the QRS level.
- */
-function fuse(features: readonly Float32Array[], fs: number): Float32Array {
-  const n = features[0]!.length;
-  if (features.length === 1) return features[0]!;
-  const block = Math.max(1, Math.round(BLOCK_S * fs));
-  const nb = Math.ceil(n / block);
-  const weights = features.map((f) => blockWeights(f, block, nb));
-  const out = new Float32Array(n);
-  for (let b = 0; b < nb; b++) {
-    let wsum = 0;
-    for (const w of weights) wsum += w[b]!;
-    const end = Math.min(n, (b + 1) * block);
-    for (let l = 0; l < features.length; l++) {
-      const f = features[l]!;
-      const k = weights[l]![b]! / wsum;
-      for (let i = b * block; i < end; i++) out[i]! += k * f[i]!;
-    }
-  }
-  return out;
-}
-
-function blockWeights(f: Float32Array, block: number, nb: number): Float32Array {
-  const maxima = new Float32Array(nb);
-  for (let b = 0; b < nb; b++) {
-    let m = 0;
-    const end = Math.min(f.length, (b + 1) * block);
-    for (let i = b * block; i < end; i++) if (f[i]! > m) m = f[i]!;
-    maxima[b] = m;
-  }
-  const half = Math.round(NOISE_WINDOW_S / BLOCK_S / 2);
-  const w = new Float32Array(nb);
-  const buf: number[] = [];
-  for (let b = 0; b < nb; b++) {
-    buf.length = 0;
-    for (let k = Math.max(0, b - half); k <= Math.min(nb - 1, b + half); k++) buf.push(maxima[k]!);
-    buf.sort((x, y) => x - y);
-    const noise = buf[buf.length >> 1]!;
-    const r = noise / NOISE_REF;
-    w[b] = 1 / (1 + r * r) + 1e-3;
-  }
-  return w;
-}
-
-function movingAverageCentered(x: Float32Array, w: number): Float32Array {
-  const n = x.length;
-  const y = new Float32Array(n);
-  const half = w >> 1;
-  let acc = 0;
-  for (let i = 0; i < Math.min(w, n); i++) acc += x[i]!;
-  for (let i = 0; i < n; i++) {
-    const start = i - half;
-    const end = start + w; // exclusive
-    if (start > 0 && end <= n) acc += x[end - 1]! - x[start - 1]!;
-    y[i] = acc / w;
-  }
-  return y;
-}
-
-/**
- * Typical QRS energy of a feature signal: the median of its per-second maxima over the record.
- * Robust to a minority of noisy seconds; zero for a flat lead.
- */
-function typicalPeak(mwi: Float32Array, fs: number): number {
-  const sec = Math.max(1, Math.round(fs));
-  const maxima: number[] = [];
-  for (let s = 0; s + sec <= mwi.length; s += sec) {
-    let m = 0;
-    for (let i = s; i < s + sec; i++) if (mwi[i]! > m) m = mwi[i]!;
-    maxima.push(m);
-  }
-  maxima.sort((a, b) => a - b);
-  return maxima[maxima.length >> 1] ?? 0;
 }
 
 interface Candidate {
