@@ -6,6 +6,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { detectQrs } from '../inference/dsp/qrs.js';
 import { readAnnotations, readWfdbRecord } from '../inference/io/record.js';
+import { RecordReadError } from '../inference/io/errors.js';
 import { encodeAnnotations } from '../inference/io/wfdb-annotation.js';
 import { type DetectionCounts, type DetectionScore, matchBeats, referenceBeats, score, vfIntervals } from '../inference/eval/qrs-match.js';
 import { progressBar } from './progress.js';
@@ -26,7 +27,7 @@ export interface EvalQrsReport {
 /** Evaluate the detector over the chosen records. */
 export async function evaluateQrs(opts: Omit<EvalQrsOptions, 'json'>): Promise<EvalQrsReport> {
   const names = await resolveRecords(opts.db, opts.records);
-  if (names.length === 0) throw new Error(`${opts.db}: no records with .hea and .atr files`);
+  if (names.length === 0) throw new RecordReadError(opts.db, 'no records with .hea and .atr files');
   if (opts.out) await mkdir(opts.out, { recursive: true });
   const total: DetectionCounts = { tp: 0, fn: 0, fp: 0 };
   const records: EvalQrsReport['records'] = [];

@@ -1,6 +1,7 @@
 /** Resolving `--records` arguments against a WFDB database directory. */
 import { readFile, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
+import { RecordReadError } from '../inference/io/errors.js';
 
 /**
  * `all` → the names in `<dir>/RECORDS`, else every `.hea` that has an `.atr` beside it;
@@ -30,7 +31,7 @@ export async function resolveRecords(
   try {
     files = await readdir(dir);
   } catch {
-    throw new Error(`${dir}: database directory not found`);
+    throw new RecordReadError(dir, 'database directory not found');
   }
   const set = new Set(files);
   return files
