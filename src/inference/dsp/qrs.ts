@@ -5,10 +5,10 @@
  * squaring, 150 ms moving-window integration; Pan & Tompkins, IEEE TBME 32(3):230-236, 1985) with the
  * decision rules of Hamilton's open-source detector (median-based peak levels, threshold coefficient,
  * search-back, T-wave rejection by slope; Hamilton, "Open Source ECG Analysis", Computers in Cardiology
- * 29:101-104, 2002). Several leads are fused by summing each lead's feature signal after scaling it by
- * its own typical QRS energy, so a lead that is quiet or noisy for a while does not dominate.
- * The R peak is then placed at the largest absolute deflection of the band-passed leads near the
- * feature peak.
+ * 29:101-104, 2002). Several leads are fused as a weighted mean of their feature signals, each scaled by
+ * its own typical QRS energy and weighted down where its local noise floor rises (qrs-feature.ts), so a
+ * lead that is noisy for a while does not add false beats. The R peak is then placed at the largest
+ * absolute deflection of the band-passed primary (first) lead near the feature peak.
  */
 import { butterBandpass, sosfiltfilt } from './iir.js';
 import { fuse, leadFeature } from './qrs-feature.js';
@@ -31,13 +31,17 @@ const SEARCHBACK_RR_FACTOR = 1.66;
 const THRESHOLD_COEFF = 0.3125;
 const HISTORY = 8;
 
-/** Detect R peaks in one or more simultaneously sampled leads. */
+/** Detect R peaks (sample indices) in one or more simultaneously sampled leads; put the primary lead first. */
 export function detectQrs(leads: readonly Float32Array[], fs: number, opts: QrsOptions = {}): Int32Array {
   return detectQrsDetailed(leads, fs, opts).peaks;
 }
 
 /** As {@link detectQrs}, with per-beat strength. */
-export function detectQrsDetailed(leads: readonly Float32Array[], fs: number, opts: QrsOptions = {}): QrsDetection {
+export function detectQrsDetailed(
+  leads: readonly Float32Array[],
+  fs: number,
+  opts: QrsOptions = {},
+): QrsDetection {
   if (!(fs >= 50)) throw new RangeError(`detectQrs: sampling rate ${fs} Hz is below the 50 Hz minimum`);
   if (leads.length === 0) throw new RangeError('detectQrs: no leads');
   const n = leads[0]!.length;
@@ -46,7 +50,10 @@ export function detectQrsDetailed(leads: readonly Float32Array[], fs: number, op
   const [lo, hi] = opts.band ?? [5, 15];
   const sos = butterBandpass(2, lo, Math.min(hi, fs * 0.45), fs);
   const filtered = leads.map((l) => sosfiltfilt(sos, l));
-  const feature = fuse(filtered.map((f) => leadFeature(f, fs)), fs);
+  const feature = fuse(
+    filtered.map((f) => leadFeature(f, fs)),
+    fs,
+  );
   return decide(feature, filtered, fs);
 }
 
@@ -59,14 +66,16 @@ interface Candidate {
 function decide(feature: Float32Array, filtered: readonly Float32Array[], fs: number): QrsDetection {
   // Lead features are scaled so a typical QRS peak is 1, and fused as a weighted mean.
   const decayFloor = 1;
-  const n = feature.length;
   const refractory = Math.round(REFRACTORY_S * fs);
   const candidates = localMaxima(feature, refractory >> 1);
   const qrsLevels: number[] = [];
   const noiseLevels: number[] = [];
   const rrs: number[] = [];
   // Initial levels from the first 8 s: the record is analysed offline, so a look-ahead start is allowed.
-  const init = candidates.filter((c) => c.at < 8 * fs).map((c) => c.value).sort((a, b) => b - a);
+  const init = candidates
+    .filter((c) => c.at < 8 * fs)
+    .map((c) => c.value)
+    .sort((a, b) => b - a);
   const initQrs = init.length ? init[Math.min(init.length - 1, 3)]! : 1;
   for (let k = 0; k < HISTORY; k++) {
     qrsLevels.push(initQrs);
@@ -74,7 +83,6 @@ function decide(feature: Float32Array, filtered: readonly Float32Array[], fs: nu
   }
   const beats: number[] = [];
   const strengths: number[] = [];
-  const slopes: number[] = [];
   let lastBeat = -Infinity;
   let lastSlope = 0;
   let lastDecay = -Infinity;
@@ -92,7 +100,6 @@ function decide(feature: Float32Array, filtered: readonly Float32Array[], fs: nu
     }
     strengths.push(c.value / median(qrsLevels));
     beats.push(c.at);
-    slopes.push(slope);
     // A burst of noise accepted as beats must not lift the QRS level for long: clip each update.
     pushHistory(qrsLevels, Math.min(c.value, 2 * median(qrsLevels)));
     lastBeat = c.at;
@@ -104,7 +111,8 @@ function decide(feature: Float32Array, filtered: readonly Float32Array[], fs: nu
     if (beats.length > 1 && rrs.length > 0 && c.at - lastBeat > SEARCHBACK_RR_FACTOR * mean(rrs)) {
       const th2 = 0.5 * threshold();
       let best: Candidate | undefined;
-      for (const s of sinceBeat) if (s.value > th2 && s.at - lastBeat > refractory && (!best || s.value > best.value)) best = s;
+      for (const s of sinceBeat)
+        if (s.value > th2 && s.at - lastBeat > refractory && (!best || s.value > best.value)) best = s;
       if (best) {
         accept(best, maxSlope(filtered, best.at, fs));
         sinceBeat = sinceBeatAfter(best.at, candidates, c.at);
@@ -133,8 +141,6 @@ function decide(feature: Float32Array, filtered: readonly Float32Array[], fs: nu
       sinceBeat.push(c);
     }
   }
-  void n;
-  void slopes;
   const peaks = new Int32Array(beats.length);
   for (let i = 0; i < beats.length; i++) peaks[i] = locateR(filtered, beats[i]!, fs);
   return { peaks, strength: Float32Array.from(strengths) };
@@ -188,8 +194,10 @@ function maxSlope(filtered: readonly Float32Array[], at: number, fs: number): nu
 }
 
 /**
- * R-peak fiducial: the moving-window integral lags/spreads the QRS, so search ±150 ms... narrowed to
- * [−150, +75] ms around the feature peak for the largest absolute band-passed deflection, summed over leads.
+ * R-peak fiducial: the moving-window integral spreads the QRS, so look in [−150, +75] ms around the
+ * feature peak for the largest absolute band-passed deflection of the first lead (pass the primary lead
+ * first: summing all leads was tried and placed peaks worse on MIT-BIH DS1, where V1's large P and T
+ * waves pull the fiducial).
  */
 function locateR(filtered: readonly Float32Array[], at: number, fs: number): number {
   const lo = Math.max(0, at - Math.round(0.15 * fs));
