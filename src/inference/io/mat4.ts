@@ -34,25 +34,45 @@ export function parseMat4(buf: Uint8Array, file: string): Mat4Matrix {
   const cols = v.getInt32(8, true);
   const imagf = v.getInt32(12, true);
   const namlen = v.getInt32(16, true);
+  if (namlen < 1 || 20 + namlen > buf.length) {
+    throw new RecordReadError(
+      file,
+      `truncated or corrupt: name length ${namlen}, file has ${buf.length} bytes`,
+    );
+  }
   if (imagf !== 0) throw new RecordReadError(file, 'complex matrices are not supported');
   const size = BYTES_BY_PRECISION[precision];
   if (size === undefined) throw new RecordReadError(file, `unknown MAT v4 precision ${precision}`);
   const dataOffset = 20 + namlen;
   const count = rows * cols;
   if (rows < 0 || cols < 0 || dataOffset + count * size > buf.length) {
-    throw new RecordReadError(file, `truncated: ${rows}x${cols} matrix needs ${dataOffset + count * size} bytes, file has ${buf.length}`);
+    throw new RecordReadError(
+      file,
+      `truncated: ${rows}x${cols} matrix needs ${dataOffset + count * size} bytes, file has ${buf.length}`,
+    );
   }
   const name = Buffer.from(buf.buffer, buf.byteOffset + 20, Math.max(0, namlen - 1)).toString('latin1');
   const data = new Float64Array(count);
   for (let k = 0; k < count; k++) {
     const at = dataOffset + k * size;
     switch (precision) {
-      case 0: data[k] = v.getFloat64(at, true); break;
-      case 1: data[k] = v.getFloat32(at, true); break;
-      case 2: data[k] = v.getInt32(at, true); break;
-      case 3: data[k] = v.getInt16(at, true); break;
-      case 4: data[k] = v.getUint16(at, true); break;
-      default: data[k] = v.getUint8(at);
+      case 0:
+        data[k] = v.getFloat64(at, true);
+        break;
+      case 1:
+        data[k] = v.getFloat32(at, true);
+        break;
+      case 2:
+        data[k] = v.getInt32(at, true);
+        break;
+      case 3:
+        data[k] = v.getInt16(at, true);
+        break;
+      case 4:
+        data[k] = v.getUint16(at, true);
+        break;
+      default:
+        data[k] = v.getUint8(at);
     }
   }
   return { name, rows, cols, data, dataOffset };

@@ -7,7 +7,7 @@ import type { Ecg, Lead } from '../ecg.js';
 import { RecordReadError } from './errors.js';
 import { parseMat4 } from './mat4.js';
 import { type Annotation, parseAnnotations } from './wfdb-annotation.js';
-import { type WfdbHeader, type WfdbSignalSpec, parseWfdbHeader } from './wfdb-header.js';
+import { parseWfdbHeader, type WfdbHeader, type WfdbSignalSpec } from './wfdb-header.js';
 import { decodeSignalFile, toPhysical, wfdbChecksum } from './wfdb-signal.js';
 
 export interface WfdbRecord {
@@ -44,6 +44,7 @@ export async function readWfdbHeader(recordPath: string): Promise<WfdbHeader> {
 export async function readWfdbRecord(recordPath: string): Promise<WfdbRecord> {
   const base = recordBasePath(recordPath);
   const header = await readWfdbHeader(base);
+  if (header.nSignals === 0) throw new RecordReadError(`${base}.hea`, 'record has no signals');
   const dir = dirname(base);
   const byFile = new Map<string, number[]>();
   header.signals.forEach((s, i) => {
@@ -64,16 +65,28 @@ export async function readWfdbRecord(recordPath: string): Promise<WfdbRecord> {
     });
     if (nSamples === undefined) nSamples = decoded.nSamples;
     else if (decoded.nSamples !== nSamples) {
-      throw new RecordReadError(file, `holds ${decoded.nSamples} samples per signal, other files hold ${nSamples}`);
+      throw new RecordReadError(
+        file,
+        `holds ${decoded.nSamples} samples per signal, other files hold ${nSamples}`,
+      );
     }
   }
   const leads: Lead[] = header.signals.map((spec, i) => {
     const { samples, invalid } = toPhysical(digital[i]!, spec);
-    return invalid ? { name: spec.description || `ch${i + 1}`, samples, invalid } : { name: spec.description || `ch${i + 1}`, samples };
+    return invalid
+      ? { name: spec.description || `ch${i + 1}`, samples, invalid }
+      : { name: spec.description || `ch${i + 1}`, samples };
   });
-  const checksumOk = header.signals.map((spec, i) => spec.checksum === undefined || ((spec.checksum - wfdbChecksum(digital[i]!)) & 0xffff) === 0);
+  const checksumOk = header.signals.map(
+    (spec, i) => spec.checksum === undefined || ((spec.checksum - wfdbChecksum(digital[i]!)) & 0xffff) === 0,
+  );
   const startTime = parseWfdbDateTime(header.baseTime, header.baseDate);
-  const ecg: Ecg = { leads, fs: header.fs, sourceId: header.recordName || basename(base), ...(startTime ? { startTime } : {}) };
+  const ecg: Ecg = {
+    leads,
+    fs: header.fs,
+    sourceId: header.recordName || basename(base),
+    ...(startTime ? { startTime } : {}),
+  };
   return { header, ecg, digital, checksumOk };
 }
 
@@ -87,7 +100,10 @@ async function readMatSignals(file: string, specs: readonly WfdbSignalSpec[], nS
     throw new RecordReadError(file, `matrix is ${mat.rows}x${mat.cols}, header declares ${nSig} signals`);
   }
   if (nSamples !== undefined && n !== nSamples) {
-    throw new RecordReadError(file, `length mismatch: header declares ${nSamples} samples, matrix holds ${n}`);
+    throw new RecordReadError(
+      file,
+      `length mismatch: header declares ${nSamples} samples, matrix holds ${n}`,
+    );
   }
   const digital = specs.map(() => new Int32Array(n));
   for (let s = 0; s < nSig; s++) {
@@ -111,6 +127,8 @@ export function parseWfdbDateTime(time: string | undefined, date: string | undef
   const t = /^(\d{1,2}):(\d{1,2}):(\d{1,2}(?:\.\d+)?)$/.exec(time);
   const d = /^(\d{1,2})\/(\d{1,2})\/(\d{4})$/.exec(date);
   if (!t || !d) return undefined;
-  const ms = Date.UTC(Number(d[3]), Number(d[2]) - 1, Number(d[1]), Number(t[1]), Number(t[2]), 0) + Number(t[3]) * 1000;
+  const ms =
+    Date.UTC(Number(d[3]), Number(d[2]) - 1, Number(d[1]), Number(t[1]), Number(t[2]), 0) +
+    Number(t[3]) * 1000;
   return Number.isFinite(ms) ? new Date(ms) : undefined;
 }

@@ -66,13 +66,19 @@ export function parseWfdbHeader(text: string, file: string): WfdbHeader {
   if (nameField.includes('/')) {
     throw new RecordReadError(file, 'multi-segment records are not supported');
   }
-  const nSignals = parseIntStrict(nsigField, file, 'number of signals');
+  const nSignals = parseCount(nsigField, file, 'number of signals');
   const fsField = rec[2];
-  const fs = fsField === undefined ? DEFAULT_FS : parseFloatStrict(fsField.split(/[/(]/)[0] ?? '', file, 'sampling frequency');
+  const fs =
+    fsField === undefined
+      ? DEFAULT_FS
+      : parseFloatStrict(fsField.split(/[/(]/)[0] ?? '', file, 'sampling frequency');
   if (!(fs > 0)) throw new RecordReadError(file, `sampling frequency must be positive, got ${fsField}`);
-  const nSamples = rec[3] === undefined ? undefined : parseIntStrict(rec[3], file, 'number of samples');
+  const nSamples = rec[3] === undefined ? undefined : parseCount(rec[3], file, 'number of samples');
   if (lines.length - 1 < nSignals) {
-    throw new RecordReadError(file, `header declares ${nSignals} signals but has ${lines.length - 1} signal lines`);
+    throw new RecordReadError(
+      file,
+      `header declares ${nSignals} signals but has ${lines.length - 1} signal lines`,
+    );
   }
   const signals: WfdbSignalSpec[] = [];
   for (let i = 0; i < nSignals; i++) signals.push(parseSignalLine(lines[i + 1]!, file, i));
@@ -138,6 +144,15 @@ function parseSignalLine(line: string, file: string, index: number): WfdbSignalS
 function parseIntStrict(s: string, file: string, what: string): number {
   if (!/^[-+]?\d+$/.test(s)) throw new RecordReadError(file, `${what} is not an integer: "${s}"`);
   return Number(s);
+}
+
+/** A non-negative integer: a negative count would later become an invalid array length. */
+function parseCount(s: string, file: string, what: string): number {
+  const v = parseIntStrict(s, file, what);
+  if (v < 0 || !Number.isSafeInteger(v)) {
+    throw new RecordReadError(file, `${what} must be a non-negative integer: "${s}"`);
+  }
+  return v;
 }
 
 function parseFloatStrict(s: string, file: string, what: string): number {
