@@ -47,15 +47,18 @@ export function decodeSignalFile(
     );
   }
   for (const s of specs) {
-    if (s.format !== first.format) throw new RecordReadError(file, 'signals in one file use different formats');
-    if (s.samplesPerFrame !== 1) throw new RecordReadError(file, 'multi-frequency records (samples per frame > 1) are not supported');
+    if (s.format !== first.format)
+      throw new RecordReadError(file, 'signals in one file use different formats');
+    if (s.samplesPerFrame !== 1)
+      throw new RecordReadError(file, 'multi-frequency records (samples per frame > 1) are not supported');
     if (s.skew !== 0) throw new RecordReadError(file, 'skewed signals are not supported');
   }
   const offset = first.byteOffset;
   const nSig = specs.length;
   const available = buf.length - offset;
-  if (available < 0) throw new RecordReadError(file, `file is ${buf.length} bytes, shorter than its byte offset ${offset}`);
-  const nSamples = nSamplesDeclared ?? Math.floor((available / fmt.bytesPerSample) / nSig);
+  if (available < 0)
+    throw new RecordReadError(file, `file is ${buf.length} bytes, shorter than its byte offset ${offset}`);
+  const nSamples = nSamplesDeclared ?? Math.floor(available / fmt.bytesPerSample / nSig);
   const expectedBytes = Math.ceil(nSamples * nSig * fmt.bytesPerSample);
   if (available < expectedBytes) {
     throw new RecordReadError(
@@ -77,17 +80,20 @@ export function decodeSignalFile(
       // Two 12-bit samples in three bytes: low byte of s0, high nibbles of s0 (low) and s1 (high), low byte of s1.
       const bytes = buf;
       let p = offset;
-      for (let k = 0; k < total; k += 2) {
-        const b0 = bytes[p]!;
-        const b1 = bytes[p + 1]!;
-        let s0 = b0 | ((b1 & 0x0f) << 8);
-        if (s0 > 2047) s0 -= 4096;
-        digital[k % nSig]![(k / nSig) | 0] = s0;
-        if (k + 1 < total) {
-          let s1 = bytes[p + 2]! | ((b1 & 0xf0) << 4);
-          if (s1 > 2047) s1 -= 4096;
-          digital[(k + 1) % nSig]![((k + 1) / nSig) | 0] = s1;
+      // Walk sample slots with an incremental (signal, time) cursor: no division per sample.
+      let sig = 0;
+      let t = 0;
+      const put = (v: number) => {
+        digital[sig]![t] = v > 2047 ? v - 4096 : v;
+        if (++sig === nSig) {
+          sig = 0;
+          t++;
         }
+      };
+      for (let k = 0; k < total; k += 2) {
+        const b1 = bytes[p + 1]!;
+        put(bytes[p]! | ((b1 & 0x0f) << 8));
+        if (k + 1 < total) put(bytes[p + 2]! | ((b1 & 0xf0) << 4));
         p += 3;
       }
       break;
