@@ -13,14 +13,20 @@ import { fmtMs, median, timeRuns } from './stats.js';
 export async function benchQrs(dataDir: string, runs = 15): Promise<string[]> {
   const path = join(dataDir, 'mitdb', '100');
   const { ecg } = await readWfdbRecord(path); // warm-up (JIT, page cache)
-  detectQrs(ecg.leads.map((l) => l.samples), ecg.fs);
+  detectQrs(
+    ecg.leads.map((l) => l.samples),
+    ecg.fs,
+  );
   const seconds = ecg.leads[0]!.samples.length / ecg.fs;
 
   const readOnly = median(await timeRuns(runs, () => readWfdbRecord(path)));
   const pipeline = median(
     await timeRuns(runs, async () => {
       const r = await readWfdbRecord(path);
-      detectQrs(r.ecg.leads.map((l) => l.samples), r.ecg.fs);
+      detectQrs(
+        r.ecg.leads.map((l) => l.samples),
+        r.ecg.fs,
+      );
     }),
   );
   const withClean = median(

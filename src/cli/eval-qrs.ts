@@ -5,10 +5,17 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { detectQrs } from '../inference/dsp/qrs.js';
-import { readAnnotations, readWfdbRecord } from '../inference/io/record.js';
+import {
+  type DetectionCounts,
+  type DetectionScore,
+  matchBeats,
+  referenceBeats,
+  score,
+  vfIntervals,
+} from '../inference/eval/qrs-match.js';
 import { RecordReadError } from '../inference/io/errors.js';
+import { readAnnotations, readWfdbRecord } from '../inference/io/record.js';
 import { encodeAnnotations } from '../inference/io/wfdb-annotation.js';
-import { type DetectionCounts, type DetectionScore, matchBeats, referenceBeats, score, vfIntervals } from '../inference/eval/qrs-match.js';
 import { progressBar } from './progress.js';
 import { resolveRecords } from './records.js';
 

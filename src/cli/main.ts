@@ -48,7 +48,10 @@ main(process.argv.slice(2)).then(
   },
   (err: unknown) => {
     const e = err as Error;
-    const known = e instanceof UsageError || e.name === 'RecordReadError' || (e as NodeJS.ErrnoException).code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION';
+    const known =
+      e instanceof UsageError ||
+      e.name === 'RecordReadError' ||
+      (e as NodeJS.ErrnoException).code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION';
     process.stderr.write(`ecg-cds: ${known ? e.message : (e.stack ?? String(e))}\n`);
     process.exitCode = known ? 2 : 1;
   },

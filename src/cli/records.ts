@@ -1,5 +1,5 @@
 /** Resolving `--records` arguments against a WFDB database directory. */
-import { readFile, readdir } from 'node:fs/promises';
+import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { RecordReadError } from '../inference/io/errors.js';
 
@@ -22,7 +22,10 @@ export async function resolveRecords(
   }
   try {
     const text = await readFile(join(dir, 'RECORDS'), 'latin1');
-    const names = text.split(/\r?\n/).map((s) => s.trim()).filter(Boolean);
+    const names = text
+      .split(/\r?\n/)
+      .map((s) => s.trim())
+      .filter(Boolean);
     if (names.length) return names;
   } catch {
     // No RECORDS file: fall back to scanning the directory.

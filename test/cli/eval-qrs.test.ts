@@ -24,7 +24,17 @@ describe('ecg-cds eval qrs', () => {
 
   it('--json prints exactly one object with the documented shape, and --out writes readable .qrs files', async () => {
     const db = join(FIXTURES, 'mitdb');
-    const r = cli('eval', 'qrs', '--db', db, '--records', 'mitdb-100-0m-5m,mitdb-201-1m-4m', '--json', '--out', out);
+    const r = cli(
+      'eval',
+      'qrs',
+      '--db',
+      db,
+      '--records',
+      'mitdb-100-0m-5m,mitdb-201-1m-4m',
+      '--json',
+      '--out',
+      out,
+    );
     assert.equal(r.code, 0, r.stderr);
     const lines = r.stdout.trim().split('\n');
     assert.equal(lines.length, 1);
@@ -34,7 +44,8 @@ describe('ecg-cds eval qrs', () => {
       report.records.map((x: { record: string }) => x.record),
       ['mitdb-100-0m-5m', 'mitdb-201-1m-4m'],
     );
-    for (const rec of report.records) assert.deepEqual(Object.keys(rec), ['record', 'tp', 'fn', 'fp', 'se', 'ppv']);
+    for (const rec of report.records)
+      assert.deepEqual(Object.keys(rec), ['record', 'tp', 'fn', 'fp', 'se', 'ppv']);
     assert.deepEqual(Object.keys(report.total), ['tp', 'fn', 'fp', 'se', 'ppv', 'f1']);
     for (const v of [report.total.se, report.total.ppv, report.total.f1]) assert.ok(v >= 0 && v <= 1);
     assert.equal(report.records[0].tp + report.records[0].fn, 371); // beats in the record-100 excerpt

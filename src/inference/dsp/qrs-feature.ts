@@ -134,7 +134,6 @@ function typicalPeak(mwi: Float32Array, fs: number): number {
   return maxima[maxima.length >> 1] ?? 0;
 }
 
-
 /** First index in sorted a[0..size) whose value is ≥ v. */
 function lowerBound(a: Float64Array, size: number, v: number): number {
   let lo = 0;

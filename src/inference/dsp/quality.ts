@@ -13,7 +13,7 @@
  * best lead's, and the segment is unreadable below {@link UNREADABLE_BELOW}.
  */
 import { butterBandpass, sosfiltfilt } from './iir.js';
-import { BLOCK_S, NOISE_REF, leadFeature, noiseFloor } from './qrs-feature.js';
+import { BLOCK_S, leadFeature, NOISE_REF, noiseFloor } from './qrs-feature.js';
 
 export interface QualitySegment {
   /** First sample of the segment. */
@@ -42,7 +42,11 @@ const FLAT_MV = 0.05;
 const MAX_INVALID_FRACTION = 0.1;
 
 /** Signal quality of each segment of simultaneously sampled leads (samples in mV). */
-export function signalQuality(leads: readonly Float32Array[], fs: number, opts: QualityOptions = {}): QualitySegment[] {
+export function signalQuality(
+  leads: readonly Float32Array[],
+  fs: number,
+  opts: QualityOptions = {},
+): QualitySegment[] {
   if (!(fs > 0)) throw new RangeError(`signalQuality: sampling rate must be positive, got ${fs}`);
   if (leads.length === 0) return [];
   const n = leads[0]!.length;

@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { primaryLead } from '../../../src/inference/ecg.js';
 import { detectQrs } from '../../../src/inference/dsp/qrs.js';
 import { resample } from '../../../src/inference/dsp/resample.js';
+import { primaryLead } from '../../../src/inference/ecg.js';
 import { matchBeats, referenceBeats, score, vfIntervals } from '../../../src/inference/eval/qrs-match.js';
 import { readAnnotations, readWfdbRecord } from '../../../src/inference/io/record.js';
 import { FIXTURES } from '../../support/shared-data.js';
@@ -22,9 +22,14 @@ describe('QRS detector on committed MIT-BIH excerpts', () => {
   ] as const) {
     it(`${name}: Se ≥ ${minSe * 100} %, +P ≥ ${minPpv * 100} % on both leads`, async () => {
       const { ecg, anns } = await fixture(name);
-      const peaks = detectQrs(ecg.leads.map((l) => l.samples), ecg.fs);
+      const peaks = detectQrs(
+        ecg.leads.map((l) => l.samples),
+        ecg.fs,
+      );
       const refs = referenceBeats(anns).map((a) => a.sample);
-      const s = score(matchBeats(refs, peaks, ecg.fs, vfIntervals(anns, ecg.leads[0]!.samples.length)).counts);
+      const s = score(
+        matchBeats(refs, peaks, ecg.fs, vfIntervals(anns, ecg.leads[0]!.samples.length)).counts,
+      );
       assert.ok(s.se >= minSe, `Se ${s.se}`);
       assert.ok(s.ppv >= minPpv, `+P ${s.ppv}`);
     });
@@ -37,18 +42,27 @@ describe('QRS detector on committed MIT-BIH excerpts', () => {
       const refs = referenceBeats(anns).map((a) => Math.round((a.sample * fsOut) / ecg.fs));
       for (const use of [leads.slice(0, 1), leads]) {
         const s = score(matchBeats(refs, detectQrs(use, fsOut), fsOut).counts);
-        assert.ok(s.se >= 0.995 && s.ppv >= 0.995, `${use.length} lead(s) at ${fsOut} Hz: Se ${s.se}, +P ${s.ppv}`);
+        assert.ok(
+          s.se >= 0.995 && s.ppv >= 0.995,
+          `${use.length} lead(s) at ${fsOut} Hz: Se ${s.se}, +P ${s.ppv}`,
+        );
       }
     });
   }
 
   it('places R peaks within 30 ms of the reference annotations', async () => {
     const { ecg, anns } = await fixture('mitdb/mitdb-100-0m-5m');
-    const peaks = detectQrs(ecg.leads.map((l) => l.samples), ecg.fs);
+    const peaks = detectQrs(
+      ecg.leads.map((l) => l.samples),
+      ecg.fs,
+    );
     const refs = referenceBeats(anns).map((a) => a.sample);
     const m = matchBeats(refs, peaks, ecg.fs);
     const errors = refs.map((r, i) => Math.abs(peaks[m.refToDet[i]!]! - r) / ecg.fs).sort((a, b) => a - b);
-    assert.ok(errors[Math.floor(errors.length * 0.95)]! < 0.03, `95th percentile error ${errors[Math.floor(errors.length * 0.95)]} s`);
+    assert.ok(
+      errors[Math.floor(errors.length * 0.95)]! < 0.03,
+      `95th percentile error ${errors[Math.floor(errors.length * 0.95)]} s`,
+    );
   });
 });
 
@@ -56,7 +70,10 @@ describe('QRS detector on other databases and lead counts', () => {
   it('12-lead PTB-XL at 500 Hz: fused detection agrees beat for beat with lead II alone', async () => {
     const { ecg } = await readWfdbRecord(join(FIXTURES, 'ptbxl/00003_hr'));
     assert.equal(ecg.leads.length, 12);
-    const all = detectQrs(ecg.leads.map((l) => l.samples), ecg.fs);
+    const all = detectQrs(
+      ecg.leads.map((l) => l.samples),
+      ecg.fs,
+    );
     const ii = detectQrs([primaryLead(ecg).samples], ecg.fs);
     const bpm = (60 * (all.length - 1)) / ((all[all.length - 1]! - all[0]!) / ecg.fs);
     assert.ok(bpm > 40 && bpm < 120, `rate ${bpm}`);

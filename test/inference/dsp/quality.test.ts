@@ -15,7 +15,10 @@ describe('signal-quality index', () => {
     const { leads, fs } = await leadsOf(join(FIXTURES, 'mitdb/mitdb-100-0m-5m'));
     const q = signalQuality(leads, fs);
     assert.equal(q.length, 60);
-    assert.ok(q.every((s) => s.readable && s.sqi > 0.8), JSON.stringify(q.filter((s) => !s.readable)));
+    assert.ok(
+      q.every((s) => s.readable && s.sqi > 0.8),
+      JSON.stringify(q.filter((s) => !s.readable)),
+    );
   });
 
   it('flags noisy stretches of record 118 with electrode-motion noise at 0 dB', async () => {
@@ -55,13 +58,24 @@ describe('signal-quality index', () => {
     );
   });
 
-  it('flags more of the record as the noise grows (nstdb 118e24 < 118e12 < 118e00)', { skip: skipUnlessSharedData }, async () => {
+  it('flags more of the record as the noise grows (nstdb 118e24 < 118e12 < 118e00)', {
+    skip: skipUnlessSharedData,
+  }, async () => {
     const fraction = async (rec: string) => {
       const { leads, fs } = await leadsOf(join(SHARED_DATA, 'nstdb', rec));
       const q = signalQuality(leads, fs, { segmentSeconds: 10 });
       return q.filter((s) => !s.readable).length / q.length;
     };
-    const [e24, e12, e00, clean] = await Promise.all(['118e24', '118e12', '118e00'].map(fraction).concat(leadsOf(join(SHARED_DATA, 'mitdb', '118')).then(({ leads, fs }) => signalQuality(leads, fs, { segmentSeconds: 10 }).filter((s) => !s.readable).length)));
+    const [e24, e12, e00, clean] = await Promise.all(
+      ['118e24', '118e12', '118e00']
+        .map(fraction)
+        .concat(
+          leadsOf(join(SHARED_DATA, 'mitdb', '118')).then(
+            ({ leads, fs }) =>
+              signalQuality(leads, fs, { segmentSeconds: 10 }).filter((s) => !s.readable).length,
+          ),
+        ),
+    );
     assert.equal(clean, 0);
     assert.ok(e24! <= e12! && e12! < e00!, `${e24} ${e12} ${e00}`);
     assert.ok(e00! > 0.2, `0 dB: ${e00}`);

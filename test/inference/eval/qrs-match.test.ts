@@ -3,7 +3,15 @@ import { describe, it } from 'node:test';
 import { matchBeats, referenceBeats, score, vfIntervals } from '../../../src/inference/eval/qrs-match.js';
 import type { Annotation } from '../../../src/inference/io/wfdb-annotation.js';
 
-const ann = (sample: number, symbol: string, aux = ''): Annotation => ({ sample, symbol, aux, code: 0, subtype: 0, chan: 0, num: 0 });
+const ann = (sample: number, symbol: string, aux = ''): Annotation => ({
+  sample,
+  symbol,
+  aux,
+  code: 0,
+  subtype: 0,
+  chan: 0,
+  num: 0,
+});
 
 describe('EC57 beat matching', () => {
   const fs = 360; // 150 ms = 54 samples
@@ -27,7 +35,13 @@ describe('EC57 beat matching', () => {
   });
 
   it('does not count detections inside ventricular flutter as false positives', () => {
-    const anns = [ann(0, '+', '(N'), ann(500, 'N'), ann(1000, '+', '(VFL'), ann(3000, '+', '(N'), ann(3500, 'N')];
+    const anns = [
+      ann(0, '+', '(N'),
+      ann(500, 'N'),
+      ann(1000, '+', '(VFL'),
+      ann(3000, '+', '(N'),
+      ann(3500, 'N'),
+    ];
     const vf = vfIntervals(anns, 5000);
     assert.deepEqual(vf, [[1000, 3000]]);
     const refs = referenceBeats(anns).map((a) => a.sample);
@@ -38,7 +52,10 @@ describe('EC57 beat matching', () => {
 
   it('reads [ and ] episode brackets and an episode running to the end', () => {
     const anns = [ann(100, '['), ann(400, ']'), ann(900, '+', '(VF')];
-    assert.deepEqual(vfIntervals(anns, 1000), [[100, 401], [900, 1000]]);
+    assert.deepEqual(vfIntervals(anns, 1000), [
+      [100, 401],
+      [900, 1000],
+    ]);
   });
 
   it('scores Se, +P and F1 as fractions', () => {
