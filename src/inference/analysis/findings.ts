@@ -1,0 +1,174 @@
+/**
+ * From beats, runs and rhythm to findings: each with a confidence, evidence sentences and saliency spans.
+ *
+ * Thresholds and their sources:
+ *  - sinus bradycardia < 60 bpm, tachycardia > 100 bpm (AHA/ACCF/HRS recommendations for the
+ *    standardization and interpretation of the ECG, part II, Mason et al., Circulation 115:1325, 2007);
+ *  - "frequent" ectopy: ≥ 30 per hour (Lown grading, Lown & Wolf, Circulation 44:130, 1971), and at least
+ *    2 in a record, so one ectopic beat on a 10-s strip is reported in the counts but is no finding.
+ */
+import type { AamiClass } from './aami.js';
+import { type PatternEpisode, TACHY_BPM, countCouplets } from './runs.js';
+import type { Beat, BeatRun, Finding, RhythmClass, RhythmWindow, Span } from './types.js';
+
+export const BRADY_BPM = 60;
+export const FREQUENT_PER_HOUR = 30;
+/** Seconds of waveform shown around a beat a finding rests on. */
+const BEAT_SPAN_S = 0.4;
+/** Most saliency spans kept per finding (strongest first). */
+const MAX_SPANS = 5;
+
+export interface FindingInputs {
+  readonly beats: readonly Beat[];
+  readonly runs: readonly BeatRun[];
+  readonly patterns: readonly PatternEpisode[];
+  readonly rhythm: { readonly label: RhythmClass; readonly probability: number; readonly windows: readonly RhythmWindow[] };
+  readonly heartRateBpm: number | null;
+  readonly rrCv: number | null;
+  readonly durationSeconds: number;
+}
+
+/** "hh:mm:ss" of a time in seconds, as the evidence sentences show it. */
+export function clock(seconds: number): string {
+  const s = Math.max(0, Math.round(seconds));
+  const h = Math.floor(s / 3600);
+  const m = Math.floor((s % 3600) / 60);
+  return [h, m, s % 60].map((v) => String(v).padStart(2, '0')).join(':');
+}
+
+export function deriveFindings(x: FindingInputs): Finding[] {
+  const out: Finding[] = [];
+  const { beats, rhythm } = x;
+  const labels = beats.map((b) => b.label);
+  const rate = x.heartRateBpm === null ? 'heart rate unknown' : `heart rate ${Math.round(x.heartRateBpm)} bpm`;
+  const irregularity = x.rrCv === null ? undefined : `RR coefficient of variation ${x.rrCv.toFixed(2)}`;
+  const windowsWith = (c: RhythmClass) => x.rhythm.windows.filter((w) => argmax(w.probabilities) === c).length;
+
+  if (rhythm.label === 'A') {
+    out.push({
+      code: 'atrial-fibrillation',
+      title: 'Atrial fibrillation',
+      confidence: rhythm.probability,
+      evidence: [
+        `irregularly irregular RR${irregularity ? `, ${irregularity}` : ''}`,
+        `rhythm model: atrial fibrillation in ${windowsWith('A')} of ${rhythm.windows.length} windows`,
+        rate,
+      ],
+      saliency: windowSpans(rhythm.windows, 'A'),
+      onset: firstWindow(rhythm.windows, 'A'),
+    });
+  } else if (rhythm.label === 'N' && x.heartRateBpm !== null) {
+    const hr = x.heartRateBpm;
+    const sinus = (code: Finding['code'], title: string): Finding => ({
+      code,
+      title,
+      confidence: rhythm.probability,
+      evidence: [`${rate} in sinus rhythm`, ...(irregularity ? [irregularity] : [])],
+      saliency: windowSpans(rhythm.windows, 'N'),
+    });
+    if (hr < BRADY_BPM) out.push(sinus('sinus-bradycardia', 'Sinus bradycardia'));
+    else if (hr > TACHY_BPM) out.push(sinus('sinus-tachycardia', 'Sinus tachycardia'));
+    else out.push(sinus('sinus-rhythm', 'Sinus rhythm'));
+  } else if (rhythm.label === 'O') {
+    out.push({
+      code: 'other-rhythm',
+      title: 'Rhythm other than sinus or atrial fibrillation',
+      confidence: rhythm.probability,
+      evidence: [`rhythm model: other rhythm in ${windowsWith('O')} of ${rhythm.windows.length} windows`, rate],
+      saliency: windowSpans(rhythm.windows, 'O'),
+      onset: firstWindow(rhythm.windows, 'O'),
+    });
+  }
+
+  for (const run of x.runs) {
+    if (run.rateBpm <= TACHY_BPM) continue;
+    const v = run.label === 'V';
+    const involved = beats.slice(run.first, run.first + run.length);
+    out.push({
+      code: v ? 'ventricular-tachycardia-run' : 'supraventricular-tachycardia-run',
+      title: v ? 'Ventricular tachycardia (run)' : 'Supraventricular tachycardia (run)',
+      confidence: meanProbability(involved, run.label),
+      evidence: [
+        `run of ${run.length} ${v ? 'ventricular' : 'supraventricular'} beats at ${Math.round(run.rateBpm)} bpm at ${clock(involved[0]!.time)}`,
+      ],
+      saliency: [{ start: involved[0]!.time - BEAT_SPAN_S / 2, end: involved[involved.length - 1]!.time + BEAT_SPAN_S / 2, weight: 1 }],
+      onset: involved[0]!.time,
+    });
+  }
+
+  for (const kind of ['bigeminy', 'trigeminy'] as const) {
+    const episodes = x.patterns.filter((p) => p.kind === kind);
+    if (episodes.length === 0) continue;
+    const cycles = episodes.reduce((a, p) => a + p.cycles, 0);
+    const first = beats[episodes[0]!.first]!;
+    const vBeats = episodes.flatMap((p) => beats.slice(p.first, p.first + p.length)).filter((b) => b.label === 'V');
+    out.push({
+      code: kind === 'bigeminy' ? 'ventricular-bigeminy' : 'ventricular-trigeminy',
+      title: kind === 'bigeminy' ? 'Ventricular bigeminy' : 'Ventricular trigeminy',
+      confidence: meanProbability(vBeats, 'V'),
+      evidence: [
+        `${cycles} ${kind} cycles in ${episodes.length} episode${episodes.length > 1 ? 's' : ''}, first at ${clock(first.time)}`,
+      ],
+      saliency: episodes.slice(0, MAX_SPANS).map((p) => ({
+        start: beats[p.first]!.time - BEAT_SPAN_S / 2,
+        end: beats[p.first + p.length - 1]!.time + BEAT_SPAN_S / 2,
+        weight: 1,
+      })),
+      onset: first.time,
+    });
+  }
+
+  const threshold = Math.max(2, Math.ceil((FREQUENT_PER_HOUR * x.durationSeconds) / 3600));
+  for (const [cls, code, name, title] of [
+    ['V', 'frequent-pvcs', 'PVC', 'Frequent premature ventricular contractions'],
+    ['S', 'frequent-pacs', 'PAC', 'Frequent premature atrial (supraventricular) contractions'],
+  ] as const) {
+    const ectopic = beats.filter((b) => b.label === cls);
+    if (ectopic.length < threshold) continue;
+    const couplets = countCouplets(labels, cls as AamiClass);
+    const perHour = (ectopic.length * 3600) / x.durationSeconds;
+    out.push({
+      code,
+      title,
+      confidence: meanProbability(ectopic, cls),
+      evidence: [
+        `${ectopic.length} ${name}s${couplets ? ` including ${couplets} couplet${couplets > 1 ? 's' : ''}` : ''}, first at ${clock(ectopic[0]!.time)}`,
+        `${((100 * ectopic.length) / beats.length).toFixed(1)} % of ${beats.length} beats (${Math.round(perHour)} per hour)`,
+      ],
+      saliency: ectopic
+        .slice()
+        .sort((a, b) => b.probabilities[classIndex(cls)]! - a.probabilities[classIndex(cls)]!)
+        .slice(0, MAX_SPANS)
+        .map((b) => ({ start: b.time - BEAT_SPAN_S / 2, end: b.time + BEAT_SPAN_S / 2, weight: b.probabilities[classIndex(cls)]! })),
+      onset: ectopic[0]!.time,
+    });
+  }
+  return out;
+}
+
+function classIndex(c: AamiClass): number {
+  return ['N', 'S', 'V', 'F', 'Q'].indexOf(c);
+}
+
+function meanProbability(beats: readonly Beat[], c: AamiClass): number {
+  if (beats.length === 0) return 0;
+  const k = classIndex(c);
+  return beats.reduce((a, b) => a + b.probabilities[k]!, 0) / beats.length;
+}
+
+function argmax(p: Readonly<Record<RhythmClass, number>>): RhythmClass {
+  let best: RhythmClass = 'N';
+  for (const c of ['A', 'O', '~'] as const) if (p[c] > p[best]) best = c;
+  return best;
+}
+
+function windowSpans(windows: readonly RhythmWindow[], c: RhythmClass): Span[] {
+  return windows
+    .map((w) => ({ start: w.start, end: w.end, weight: w.probabilities[c] }))
+    .sort((a, b) => b.weight - a.weight)
+    .slice(0, MAX_SPANS);
+}
+
+function firstWindow(windows: readonly RhythmWindow[], c: RhythmClass): number | undefined {
+  return windows.find((w) => argmax(w.probabilities) === c)?.start;
+}
