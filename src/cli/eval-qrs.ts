@@ -1,9 +1,11 @@
 /**
  * `ecg-cds eval qrs --db <wfdb-dir> [--records all|100,101,...] [--json] [--out <dir>]`
- * Scores the QRS detector on every lead of each record against its reference `.atr` beats.
+ * Scores the QRS detector on every lead of each record (primary lead first, as the analysis pipeline
+ * passes them) against its reference `.atr` beats.
  */
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { primaryLeadFirst } from '../inference/analysis/leads.js';
 import { detectQrs } from '../inference/dsp/qrs.js';
 import {
   type DetectionCounts,
@@ -43,10 +45,7 @@ export async function evaluateQrs(opts: Omit<EvalQrsOptions, 'json'>): Promise<E
     for (const name of names) {
       const path = join(opts.db, name);
       const [{ ecg }, anns] = await Promise.all([readWfdbRecord(path), readAnnotations(path, 'atr')]);
-      const peaks = detectQrs(
-        ecg.leads.map((l) => l.samples),
-        ecg.fs,
-      );
+      const peaks = detectQrs(primaryLeadFirst(ecg).leads, ecg.fs);
       const refs = referenceBeats(anns).map((a) => a.sample);
       const n = ecg.leads[0]?.samples.length ?? 0;
       const { counts } = matchBeats(refs, peaks, ecg.fs, vfIntervals(anns, n));

@@ -2,22 +2,49 @@
  * `ecg-cds` command line: thin commands over the parts of the service.
  * Usage: ecg-cds <command> [subcommand] [options]; `ecg-cds help` lists them.
  */
+import { readFile, writeFile } from 'node:fs/promises';
+import { dirname, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { type ExecutionProvider, loadRole } from '../inference/model/index.js';
+import { runDatasetBeats } from './dataset.js';
+import { evaluateBeats, formatBeatsReport } from './eval-beats.js';
 import { runEvalQrs } from './eval-qrs.js';
+
+/** The shipped models folder of this checkout. */
+export const DEFAULT_MODELS_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', 'models');
 
 const USAGE = `usage: ecg-cds <command> [options]
 
 commands:
   eval qrs --db <wfdb-dir> [--records all|100,101,...] [--json] [--out <dir>]
       score the QRS detector against reference beat annotations (EC57-style)
+  eval beats --db <wfdb-dir> --records <DS1|DS2|all|list> [--json] [--out <dir>] [--metrics <file>]
+      score the shipped beat classifier (own QRS detector, shipped ONNX model), AAMI classes
+  dataset beats --db <wfdb-dir> --records <DS1|DS2|all|list> --out <dir> [--peaks detected|reference]
+      export beat-model inputs and labels as .npy for training
   help
       this text
+
+options for commands that run models: --models <dir> (default: the shipped models), --provider cpu|cuda
 `;
 
 /** Error the user can fix by changing the command line: printed without a stack, exit code 2. */
 export class UsageError extends Error {
   override readonly name = 'UsageError';
 }
+
+const modelOptions = {
+  models: { type: 'string', default: DEFAULT_MODELS_DIR },
+  provider: { type: 'string', default: 'cpu' },
+} as const;
+
+function provider(p: string): ExecutionProvider {
+  if (p !== 'cpu' && p !== 'cuda') throw new UsageError(`--provider must be cpu or cuda, got ${p}`);
+  return p;
+}
+
+const warn = (m: string) => process.stderr.write(`ecg-cds: warning: ${m}\n`);
 
 async function main(argv: string[]): Promise<number> {
   const [command, sub, ...rest] = argv;
@@ -39,7 +66,69 @@ async function main(argv: string[]): Promise<number> {
     if (!values.db) throw new UsageError('eval qrs: --db <wfdb-dir> is required');
     return runEvalQrs({ db: values.db, records: values.records, json: values.json, out: values.out });
   }
+  if (command === 'eval' && sub === 'beats') {
+    const { values } = parseArgs({
+      args: rest,
+      options: {
+        db: { type: 'string' },
+        records: { type: 'string', default: 'all' },
+        json: { type: 'boolean', default: false },
+        out: { type: 'string' },
+        metrics: { type: 'string' },
+        ...modelOptions,
+      },
+      strict: true,
+    });
+    if (!values.db) throw new UsageError('eval beats: --db <wfdb-dir> is required');
+    const model = await loadRole(values.models, 'beat', { provider: provider(values.provider), warn });
+    try {
+      const report = await evaluateBeats({ db: values.db, records: values.records, out: values.out, model });
+      process.stdout.write(values.json ? `${JSON.stringify(report)}\n` : formatBeatsReport(report));
+      if (values.metrics) {
+        await mergeMetrics(values.metrics, `beats:${values.records}`, {
+          model: { id: model.manifest.id, version: model.manifest.version, provider: model.provider },
+          classes: report.classes,
+          confusion: report.confusion,
+          qrs: report.qrs,
+        });
+      }
+    } finally {
+      await model.dispose();
+    }
+    return 0;
+  }
+  if (command === 'dataset' && sub === 'beats') {
+    const { values } = parseArgs({
+      args: rest,
+      options: {
+        db: { type: 'string' },
+        records: { type: 'string', default: 'all' },
+        out: { type: 'string' },
+        peaks: { type: 'string', default: 'detected' },
+      },
+      strict: true,
+    });
+    if (!values.db || !values.out) throw new UsageError('dataset beats: --db <wfdb-dir> and --out <dir> are required');
+    return runDatasetBeats({
+      db: values.db,
+      records: values.records,
+      out: values.out,
+      peaks: values.peaks as 'detected' | 'reference',
+    });
+  }
   throw new UsageError(`unknown command: ${[command, sub].filter(Boolean).join(' ')}\n\n${USAGE}`);
+}
+
+/** Merge one section into a metrics JSON file (models/metrics.json), keeping the other sections. */
+async function mergeMetrics(file: string, key: string, section: unknown): Promise<void> {
+  let current: Record<string, unknown> = {};
+  try {
+    current = JSON.parse(await readFile(file, 'utf8'));
+  } catch {
+    // a new file
+  }
+  current[key] = { ...(section as object), measuredAt: new Date().toISOString() };
+  await writeFile(file, `${JSON.stringify(current, null, 2)}\n`);
 }
 
 main(process.argv.slice(2)).then(
@@ -51,7 +140,9 @@ main(process.argv.slice(2)).then(
     const known =
       e instanceof UsageError ||
       e.name === 'RecordReadError' ||
-      (e as NodeJS.ErrnoException).code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION';
+      e.name === 'ModelLoadError' ||
+      (e as NodeJS.ErrnoException).code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION' ||
+      (e as NodeJS.ErrnoException).code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE';
     process.stderr.write(`ecg-cds: ${known ? e.message : (e.stack ?? String(e))}\n`);
     process.exitCode = known ? 2 : 1;
   },

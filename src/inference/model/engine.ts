@@ -1,0 +1,50 @@
+/**
+ * The set of models the analysis runs: which model fills each role is named in `<dir>/shipped.json`
+ * (e.g. {"beat": "beat-cnn", "rhythm": "rhythm-cnn"}), so choosing a different family is a data change.
+ */
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { ModelLoadError } from './manifest.js';
+import { type ModelSession, type SessionOptions, loadModel } from './session.js';
+
+export const MODEL_ROLES = ['beat', 'rhythm'] as const;
+export type ModelRole = (typeof MODEL_ROLES)[number];
+
+export type Engine = Readonly<Record<ModelRole, ModelSession>> & { dispose(): Promise<void> };
+
+/** Which model id fills each role. */
+export async function readShipped(dir: string): Promise<Record<ModelRole, string>> {
+  const path = join(dir, 'shipped.json');
+  let raw: Record<string, unknown>;
+  try {
+    raw = JSON.parse(await readFile(path, 'utf8'));
+  } catch (err) {
+    throw new ModelLoadError(`${path}: cannot read (${(err as Error).message})`, { cause: err });
+  }
+  const out = {} as Record<ModelRole, string>;
+  for (const role of MODEL_ROLES) {
+    const id = raw[role];
+    if (typeof id !== 'string') throw new ModelLoadError(`${path}: no model named for role "${role}"`);
+    out[role] = id;
+  }
+  return out;
+}
+
+/** Load every shipped model (checked against its manifest); fails at start-up, not at the first ECG. */
+export async function loadEngine(dir: string, opts: SessionOptions = {}): Promise<Engine> {
+  const shipped = await readShipped(dir);
+  const [beat, rhythm] = await Promise.all(MODEL_ROLES.map((role) => loadModel(dir, shipped[role], opts)));
+  return {
+    beat: beat!,
+    rhythm: rhythm!,
+    async dispose() {
+      await Promise.all([beat!.dispose(), rhythm!.dispose()]);
+    },
+  };
+}
+
+/** Load the model filling one role (evaluation commands need only one). */
+export async function loadRole(dir: string, role: ModelRole, opts: SessionOptions = {}): Promise<ModelSession> {
+  const shipped = await readShipped(dir);
+  return loadModel(dir, shipped[role], opts);
+}

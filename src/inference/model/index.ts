@@ -1,0 +1,3 @@
+export * from './engine.js';
+export * from './manifest.js';
+export * from './session.js';
