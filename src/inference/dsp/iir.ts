@@ -41,19 +41,24 @@ function fromFili(stages: FiliStage[]): Sos {
 
 function checkCutoff(fc: number, fs: number, what: string): void {
   if (!(fs > 0)) throw new RangeError(`${what}: sampling rate must be positive, got ${fs}`);
-  if (!(fc > 0 && fc < fs / 2)) throw new RangeError(`${what}: cutoff ${fc} Hz must lie in (0, ${fs / 2}) Hz`);
+  if (!(fc > 0 && fc < fs / 2))
+    throw new RangeError(`${what}: cutoff ${fc} Hz must lie in (0, ${fs / 2}) Hz`);
 }
 
 /** Butterworth low-pass of the given order (even orders map to order/2 biquads). */
 export function butterLowpass(order: number, fc: number, fs: number): Sos {
   checkCutoff(fc, fs, 'butterLowpass');
-  return fromFili(cascades.lowpass({ order: Math.ceil(order / 2), characteristic: 'butterworth', Fs: fs, Fc: fc }));
+  return fromFili(
+    cascades.lowpass({ order: Math.ceil(order / 2), characteristic: 'butterworth', Fs: fs, Fc: fc }),
+  );
 }
 
 /** Butterworth high-pass of the given order. */
 export function butterHighpass(order: number, fc: number, fs: number): Sos {
   checkCutoff(fc, fs, 'butterHighpass');
-  return fromFili(cascades.highpass({ order: Math.ceil(order / 2), characteristic: 'butterworth', Fs: fs, Fc: fc }));
+  return fromFili(
+    cascades.highpass({ order: Math.ceil(order / 2), characteristic: 'butterworth', Fs: fs, Fc: fc }),
+  );
 }
 
 /** Band-pass as a Butterworth high-pass at `lo` cascaded with a low-pass at `hi`. */
@@ -69,7 +74,15 @@ export function notch(f0: number, q: number, fs: number): Sos {
   const alpha = Math.sin(w) / (2 * q);
   const a0 = 1 + alpha;
   // Audio EQ Cookbook (R. Bristow-Johnson), notch: b = [1, -2cos w, 1], a = [1 + α, -2cos w, 1 - α].
-  return [{ b0: 1 / a0, b1: (-2 * Math.cos(w)) / a0, b2: 1 / a0, a1: (-2 * Math.cos(w)) / a0, a2: (1 - alpha) / a0 }];
+  return [
+    {
+      b0: 1 / a0,
+      b1: (-2 * Math.cos(w)) / a0,
+      b2: 1 / a0,
+      a1: (-2 * Math.cos(w)) / a0,
+      a2: (1 - alpha) / a0,
+    },
+  ];
 }
 
 /** Causal filtering (like scipy.signal.sosfilt with zero initial state). Returns a new array. */
@@ -113,7 +126,15 @@ function steadyState(s: Biquad): [number, number] {
 }
 
 /** In-place transposed direct form II over x[from..to) stepping by `step`. */
-function runSection(s: Biquad, x: Float32Array, from: number, to: number, step: 1 | -1, zi1: number, zi2: number): void {
+function runSection(
+  s: Biquad,
+  x: Float32Array,
+  from: number,
+  to: number,
+  step: 1 | -1,
+  zi1: number,
+  zi2: number,
+): void {
   const { b0, b1, b2, a1, a2 } = s;
   let z1 = zi1;
   let z2 = zi2;
