@@ -9,7 +9,7 @@
  */
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { AAMI_CLASSES, type AamiClass, DS1, DS2, aamiIndex } from '../inference/analysis/aami.js';
+import { AAMI_CLASSES, type AamiClass, aamiIndex, DS1, DS2 } from '../inference/analysis/aami.js';
 import { classifyBeats } from '../inference/analysis/beats.js';
 import { primaryLeadFirst } from '../inference/analysis/leads.js';
 import { detectQrs } from '../inference/dsp/qrs.js';
@@ -35,7 +35,13 @@ export interface ClassScore {
 }
 
 export interface EvalBeatsReport {
-  records: Array<{ record: string; lead: string; beats: number; qrs: { se: number; ppv: number }; confusion: Confusion }>;
+  records: Array<{
+    record: string;
+    lead: string;
+    beats: number;
+    qrs: { se: number; ppv: number };
+    confusion: Confusion;
+  }>;
   classes: Record<Cls, ClassScore>;
   confusion: Confusion;
   qrs: { se: number; ppv: number };
@@ -60,7 +66,12 @@ export function classScores(c: Confusion): Record<Cls, ClassScore> {
   return out;
 }
 
-export async function evaluateBeats(opts: { db: string; records: string; out?: string | undefined; model: ModelSession }): Promise<EvalBeatsReport> {
+export async function evaluateBeats(opts: {
+  db: string;
+  records: string;
+  out?: string | undefined;
+  model: ModelSession;
+}): Promise<EvalBeatsReport> {
   const names = await resolveRecords(opts.db, opts.records, { DS1, DS2 });
   if (opts.out) await mkdir(opts.out, { recursive: true });
   const total = emptyConfusion();
@@ -76,7 +87,12 @@ export async function evaluateBeats(opts: { db: string; records: string; out?: s
       const beats = await classifyBeats(opts.model, lead.samples, ecg.fs, peaks);
       const refs = referenceBeats(anns);
       const n = lead.samples.length;
-      const m = matchBeats(refs.map((a) => a.sample), peaks, ecg.fs, vfIntervals(anns, n));
+      const m = matchBeats(
+        refs.map((a) => a.sample),
+        peaks,
+        ecg.fs,
+        vfIntervals(anns, n),
+      );
       const conf = emptyConfusion();
       refs.forEach((ref, i) => {
         const k = aamiIndex(ref.symbol);
@@ -95,7 +111,13 @@ export async function evaluateBeats(opts: { db: string; records: string; out?: s
       qrsTotal.fn += missed;
       qrsTotal.fp += extra;
       for (const r of ROWS) for (const col of COLS) total[r][col] += conf[r][col];
-      records.push({ record: name, lead: lead.name, beats: beats.length, qrs: { se: q.se, ppv: q.ppv }, confusion: conf });
+      records.push({
+        record: name,
+        lead: lead.name,
+        beats: beats.length,
+        qrs: { se: q.se, ppv: q.ppv },
+        confusion: conf,
+      });
       if (opts.out) {
         const cls = encodeAnnotations(beats.map((b) => ({ sample: b.sample, symbol: b.label })));
         await writeFile(join(opts.out, `${name}.cls`), cls);
@@ -115,10 +137,17 @@ export function formatBeatsReport(r: EvalBeatsReport): string {
   const lines = ['class     TP     FN     FP     Se%    +P%    F1%'];
   for (const k of AAMI_CLASSES) {
     const c = r.classes[k];
-    lines.push(`${k.padEnd(5)} ${String(c.tp).padStart(6)} ${String(c.fn).padStart(6)} ${String(c.fp).padStart(6)} ${pct(c.se)} ${pct(c.ppv)} ${pct(c.f1)}`);
+    lines.push(
+      `${k.padEnd(5)} ${String(c.tp).padStart(6)} ${String(c.fn).padStart(6)} ${String(c.fp).padStart(6)} ${pct(c.se)} ${pct(c.ppv)} ${pct(c.f1)}`,
+    );
   }
-  lines.push('', `confusion (rows reference, columns predicted)`, `       ${COLS.map((c) => c.padStart(7)).join('')}`);
-  for (const row of ROWS) lines.push(`${row.padEnd(7)}${COLS.map((c) => String(r.confusion[row][c]).padStart(7)).join('')}`);
+  lines.push(
+    '',
+    `confusion (rows reference, columns predicted)`,
+    `       ${COLS.map((c) => c.padStart(7)).join('')}`,
+  );
+  for (const row of ROWS)
+    lines.push(`${row.padEnd(7)}${COLS.map((c) => String(r.confusion[row][c]).padStart(7)).join('')}`);
   lines.push('', `QRS detection: Se ${pct(r.qrs.se)} %, +P ${pct(r.qrs.ppv)} %`);
   return `${lines.join('\n')}\n`;
 }

@@ -108,7 +108,8 @@ async function main(argv: string[]): Promise<number> {
       },
       strict: true,
     });
-    if (!values.db || !values.out) throw new UsageError('dataset beats: --db <wfdb-dir> and --out <dir> are required');
+    if (!values.db || !values.out)
+      throw new UsageError('dataset beats: --db <wfdb-dir> and --out <dir> are required');
     return runDatasetBeats({
       db: values.db,
       records: values.records,

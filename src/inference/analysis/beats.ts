@@ -2,7 +2,7 @@
 import type { ModelSession } from '../model/session.js';
 import { softmaxRows } from '../model/session.js';
 import { AAMI_CLASSES } from './aami.js';
-import { RR_FEATURE_COUNT, WINDOW_LENGTH, beatInputs } from './beat-input.js';
+import { beatInputs, RR_FEATURE_COUNT, WINDOW_LENGTH } from './beat-input.js';
 import type { Beat } from './types.js';
 
 /** Classify every R peak of one lead (`samples` in mV at `fs`). */

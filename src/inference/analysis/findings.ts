@@ -8,7 +8,7 @@
  *    2 in a record, so one ectopic beat on a 10-s strip is reported in the counts but is no finding.
  */
 import type { AamiClass } from './aami.js';
-import { type PatternEpisode, TACHY_BPM, countCouplets } from './runs.js';
+import { countCouplets, type PatternEpisode, TACHY_BPM } from './runs.js';
 import type { Beat, BeatRun, Finding, RhythmClass, RhythmWindow, Span } from './types.js';
 
 export const BRADY_BPM = 60;
@@ -22,7 +22,11 @@ export interface FindingInputs {
   readonly beats: readonly Beat[];
   readonly runs: readonly BeatRun[];
   readonly patterns: readonly PatternEpisode[];
-  readonly rhythm: { readonly label: RhythmClass; readonly probability: number; readonly windows: readonly RhythmWindow[] };
+  readonly rhythm: {
+    readonly label: RhythmClass;
+    readonly probability: number;
+    readonly windows: readonly RhythmWindow[];
+  };
   readonly heartRateBpm: number | null;
   readonly rrCv: number | null;
   readonly durationSeconds: number;
@@ -40,9 +44,11 @@ export function deriveFindings(x: FindingInputs): Finding[] {
   const out: Finding[] = [];
   const { beats, rhythm } = x;
   const labels = beats.map((b) => b.label);
-  const rate = x.heartRateBpm === null ? 'heart rate unknown' : `heart rate ${Math.round(x.heartRateBpm)} bpm`;
+  const rate =
+    x.heartRateBpm === null ? 'heart rate unknown' : `heart rate ${Math.round(x.heartRateBpm)} bpm`;
   const irregularity = x.rrCv === null ? undefined : `RR coefficient of variation ${x.rrCv.toFixed(2)}`;
-  const windowsWith = (c: RhythmClass) => x.rhythm.windows.filter((w) => argmax(w.probabilities) === c).length;
+  const windowsWith = (c: RhythmClass) =>
+    x.rhythm.windows.filter((w) => argmax(w.probabilities) === c).length;
 
   if (rhythm.label === 'A') {
     out.push({
@@ -74,7 +80,10 @@ export function deriveFindings(x: FindingInputs): Finding[] {
       code: 'other-rhythm',
       title: 'Rhythm other than sinus or atrial fibrillation',
       confidence: rhythm.probability,
-      evidence: [`rhythm model: other rhythm in ${windowsWith('O')} of ${rhythm.windows.length} windows`, rate],
+      evidence: [
+        `rhythm model: other rhythm in ${windowsWith('O')} of ${rhythm.windows.length} windows`,
+        rate,
+      ],
       saliency: windowSpans(rhythm.windows, 'O'),
       onset: firstWindow(rhythm.windows, 'O'),
     });
@@ -91,7 +100,13 @@ export function deriveFindings(x: FindingInputs): Finding[] {
       evidence: [
         `run of ${run.length} ${v ? 'ventricular' : 'supraventricular'} beats at ${Math.round(run.rateBpm)} bpm at ${clock(involved[0]!.time)}`,
       ],
-      saliency: [{ start: involved[0]!.time - BEAT_SPAN_S / 2, end: involved[involved.length - 1]!.time + BEAT_SPAN_S / 2, weight: 1 }],
+      saliency: [
+        {
+          start: involved[0]!.time - BEAT_SPAN_S / 2,
+          end: involved[involved.length - 1]!.time + BEAT_SPAN_S / 2,
+          weight: 1,
+        },
+      ],
       onset: involved[0]!.time,
     });
   }
@@ -101,7 +116,9 @@ export function deriveFindings(x: FindingInputs): Finding[] {
     if (episodes.length === 0) continue;
     const cycles = episodes.reduce((a, p) => a + p.cycles, 0);
     const first = beats[episodes[0]!.first]!;
-    const vBeats = episodes.flatMap((p) => beats.slice(p.first, p.first + p.length)).filter((b) => b.label === 'V');
+    const vBeats = episodes
+      .flatMap((p) => beats.slice(p.first, p.first + p.length))
+      .filter((b) => b.label === 'V');
     out.push({
       code: kind === 'bigeminy' ? 'ventricular-bigeminy' : 'ventricular-trigeminy',
       title: kind === 'bigeminy' ? 'Ventricular bigeminy' : 'Ventricular trigeminy',
@@ -139,7 +156,11 @@ export function deriveFindings(x: FindingInputs): Finding[] {
         .slice()
         .sort((a, b) => b.probabilities[classIndex(cls)]! - a.probabilities[classIndex(cls)]!)
         .slice(0, MAX_SPANS)
-        .map((b) => ({ start: b.time - BEAT_SPAN_S / 2, end: b.time + BEAT_SPAN_S / 2, weight: b.probabilities[classIndex(cls)]! })),
+        .map((b) => ({
+          start: b.time - BEAT_SPAN_S / 2,
+          end: b.time + BEAT_SPAN_S / 2,
+          weight: b.probabilities[classIndex(cls)]!,
+        })),
       onset: ectopic[0]!.time,
     });
   }

@@ -105,7 +105,15 @@ export interface Analysis {
 export interface UnableToAnalyse {
   readonly status: 'unable';
   readonly sourceId: string;
-  readonly code: 'no-leads' | 'too-short' | 'too-long' | 'bad-rate' | 'flat-line' | 'not-finite' | 'unreadable' | 'no-beats';
+  readonly code:
+    | 'no-leads'
+    | 'too-short'
+    | 'too-long'
+    | 'bad-rate'
+    | 'flat-line'
+    | 'not-finite'
+    | 'unreadable'
+    | 'no-beats';
   readonly reason: string;
 }
 

@@ -29,16 +29,26 @@ export function checkInput(ecg: Ecg): UnableToAnalyse | undefined {
     reason,
   });
   if (ecg.leads.length === 0) return unable('no-leads', 'the ECG has no leads');
-  if (ecg.leads.length > LIMITS.maxLeads) return unable('no-leads', `the ECG has ${ecg.leads.length} leads; at most ${LIMITS.maxLeads} are accepted`);
+  if (ecg.leads.length > LIMITS.maxLeads)
+    return unable(
+      'no-leads',
+      `the ECG has ${ecg.leads.length} leads; at most ${LIMITS.maxLeads} are accepted`,
+    );
   if (!Number.isFinite(ecg.fs) || ecg.fs < LIMITS.minFs || ecg.fs > LIMITS.maxFs) {
     return unable('bad-rate', `sampling rate ${ecg.fs} Hz is outside ${LIMITS.minFs}–${LIMITS.maxFs} Hz`);
   }
   const n = ecg.leads[0]!.samples.length;
   if (ecg.leads.some((l) => l.samples.length !== n)) return unable('no-leads', 'the leads differ in length');
-  if (n > LIMITS.maxSamplesPerLead) return unable('too-long', `${n} samples per lead; at most ${LIMITS.maxSamplesPerLead} are accepted`);
+  if (n > LIMITS.maxSamplesPerLead)
+    return unable('too-long', `${n} samples per lead; at most ${LIMITS.maxSamplesPerLead} are accepted`);
   const seconds = n / ecg.fs;
-  if (seconds < LIMITS.minSeconds) return unable('too-short', `${seconds.toFixed(1)} s recorded; at least ${LIMITS.minSeconds} s are needed`);
-  if (seconds > LIMITS.maxSeconds) return unable('too-long', `${(seconds / 3600).toFixed(1)} h recorded; at most 24 h are accepted`);
+  if (seconds < LIMITS.minSeconds)
+    return unable(
+      'too-short',
+      `${seconds.toFixed(1)} s recorded; at least ${LIMITS.minSeconds} s are needed`,
+    );
+  if (seconds > LIMITS.maxSeconds)
+    return unable('too-long', `${(seconds / 3600).toFixed(1)} h recorded; at most 24 h are accepted`);
   let flat = true;
   for (const lead of ecg.leads) {
     let lo = Infinity;
@@ -46,13 +56,21 @@ export function checkInput(ecg: Ecg): UnableToAnalyse | undefined {
     const x = lead.samples;
     for (let i = 0; i < x.length; i++) {
       const v = x[i]!;
-      if (!Number.isFinite(v)) return unable('not-finite', `lead ${lead.name} holds a non-numeric sample at ${(i / ecg.fs).toFixed(2)} s`);
+      if (!Number.isFinite(v))
+        return unable(
+          'not-finite',
+          `lead ${lead.name} holds a non-numeric sample at ${(i / ecg.fs).toFixed(2)} s`,
+        );
       if (lead.invalid?.[i]) continue;
       if (v < lo) lo = v;
       if (v > hi) hi = v;
     }
     if (hi - lo >= LIMITS.flatMv) flat = false;
   }
-  if (flat) return unable('flat-line', `every lead is flat (peak-to-peak below ${LIMITS.flatMv} mV): leads off or disconnected`);
+  if (flat)
+    return unable(
+      'flat-line',
+      `every lead is flat (peak-to-peak below ${LIMITS.flatMv} mV): leads off or disconnected`,
+    );
   return undefined;
 }

@@ -5,7 +5,7 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ModelLoadError } from './manifest.js';
-import { type ModelSession, type SessionOptions, loadModel } from './session.js';
+import { loadModel, type ModelSession, type SessionOptions } from './session.js';
 
 export const MODEL_ROLES = ['beat', 'rhythm'] as const;
 export type ModelRole = (typeof MODEL_ROLES)[number];
@@ -44,7 +44,11 @@ export async function loadEngine(dir: string, opts: SessionOptions = {}): Promis
 }
 
 /** Load the model filling one role (evaluation commands need only one). */
-export async function loadRole(dir: string, role: ModelRole, opts: SessionOptions = {}): Promise<ModelSession> {
+export async function loadRole(
+  dir: string,
+  role: ModelRole,
+  opts: SessionOptions = {},
+): Promise<ModelSession> {
   const shipped = await readShipped(dir);
   return loadModel(dir, shipped[role], opts);
 }

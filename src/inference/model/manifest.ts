@@ -41,7 +41,9 @@ export async function readManifest(dir: string, id: string): Promise<ModelManife
   try {
     raw = JSON.parse(await readFile(path, 'utf8'));
   } catch (err) {
-    throw new ModelLoadError(`${path}: cannot read model manifest (${(err as Error).message})`, { cause: err });
+    throw new ModelLoadError(`${path}: cannot read model manifest (${(err as Error).message})`, {
+      cause: err,
+    });
   }
   const m = raw as Partial<ModelManifest>;
   const problems: string[] = [];
@@ -52,7 +54,8 @@ export async function readManifest(dir: string, id: string): Promise<ModelManife
   if (!Array.isArray(m.inputs) || m.inputs.length === 0) problems.push('inputs missing');
   if (!Array.isArray(m.outputs) || m.outputs.length === 0) problems.push('outputs missing');
   if (!Array.isArray(m.labels) || m.labels.length === 0) problems.push('labels missing');
-  if (typeof m.temperature !== 'number' || !(m.temperature > 0)) problems.push('temperature must be a positive number');
+  if (typeof m.temperature !== 'number' || !(m.temperature > 0))
+    problems.push('temperature must be a positive number');
   if (!m.contract || typeof m.contract.name !== 'string' || typeof m.contract.version !== 'number') {
     problems.push('contract missing');
   }

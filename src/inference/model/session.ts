@@ -9,7 +9,7 @@ import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import ort from 'onnxruntime-node';
-import { type ModelManifest, ModelLoadError, type TensorSpec, readManifest } from './manifest.js';
+import { ModelLoadError, type ModelManifest, readManifest, type TensorSpec } from './manifest.js';
 
 export type ExecutionProvider = 'cpu' | 'cuda';
 
@@ -47,10 +47,13 @@ export async function loadModel(dir: string, id: string, opts: SessionOptions = 
   try {
     bytes = await readFile(file);
   } catch (err) {
-    throw new ModelLoadError(`${file}: cannot read model (${(err as NodeJS.ErrnoException).code ?? err})`, { cause: err });
+    throw new ModelLoadError(`${file}: cannot read model (${(err as NodeJS.ErrnoException).code ?? err})`, {
+      cause: err,
+    });
   }
   const sha = createHash('sha256').update(bytes).digest('hex');
-  if (sha !== manifest.sha256) throw new ModelLoadError(`${file}: SHA-256 ${sha} does not match the manifest's ${manifest.sha256}`);
+  if (sha !== manifest.sha256)
+    throw new ModelLoadError(`${file}: SHA-256 ${sha} does not match the manifest's ${manifest.sha256}`);
   const { session, provider } = await createSession(bytes, opts);
   checkSignature(file, session, manifest);
   const maxBatch = opts.maxBatch ?? 1024;
@@ -85,10 +88,16 @@ function firstLine(err: unknown): string {
 
 function checkSignature(file: string, session: ort.InferenceSession, m: ModelManifest): void {
   const problems: string[] = [];
-  const compare = (kind: string, specs: readonly TensorSpec[], meta: readonly ort.InferenceSession.ValueMetadata[]) => {
+  const compare = (
+    kind: string,
+    specs: readonly TensorSpec[],
+    meta: readonly ort.InferenceSession.ValueMetadata[],
+  ) => {
     const names = meta.map((x) => x.name);
     if (names.join(',') !== specs.map((s) => s.name).join(',')) {
-      problems.push(`${kind} are [${names.join(', ')}], manifest says [${specs.map((s) => s.name).join(', ')}]`);
+      problems.push(
+        `${kind} are [${names.join(', ')}], manifest says [${specs.map((s) => s.name).join(', ')}]`,
+      );
       return;
     }
     specs.forEach((spec, i) => {
@@ -97,16 +106,23 @@ function checkSignature(file: string, session: ort.InferenceSession, m: ModelMan
         problems.push(`${kind} ${spec.name} is not a tensor`);
         return;
       }
-      if (v.type !== spec.type) problems.push(`${kind} ${spec.name} has type ${v.type}, manifest says ${spec.type}`);
+      if (v.type !== spec.type)
+        problems.push(`${kind} ${spec.name} has type ${v.type}, manifest says ${spec.type}`);
       const same =
         v.shape.length === spec.shape.length &&
-        v.shape.every((d, k) => (typeof spec.shape[k] === 'string' ? typeof d === 'string' : d === spec.shape[k]));
-      if (!same) problems.push(`${kind} ${spec.name} has shape [${v.shape.join(', ')}], manifest says [${spec.shape.join(', ')}]`);
+        v.shape.every((d, k) =>
+          typeof spec.shape[k] === 'string' ? typeof d === 'string' : d === spec.shape[k],
+        );
+      if (!same)
+        problems.push(
+          `${kind} ${spec.name} has shape [${v.shape.join(', ')}], manifest says [${spec.shape.join(', ')}]`,
+        );
     });
   };
   compare('inputs', m.inputs, session.inputMetadata);
   compare('outputs', m.outputs, session.outputMetadata);
-  if (problems.length) throw new ModelLoadError(`${file}: model does not match its manifest: ${problems.join('; ')}`);
+  if (problems.length)
+    throw new ModelLoadError(`${file}: model does not match its manifest: ${problems.join('; ')}`);
 }
 
 async function runBatched(
@@ -122,7 +138,8 @@ async function runBatched(
     if (!t) throw new RangeError(`model ${m.id}: input ${spec.name} missing`);
     if (t.dims[0] !== rows) throw new RangeError(`model ${m.id}: inputs disagree on the batch size`);
     const size = t.dims.reduce((a, b) => a * b, 1);
-    if (size !== t.data.length) throw new RangeError(`model ${m.id}: ${spec.name} has ${t.data.length} values for dims [${t.dims}]`);
+    if (size !== t.data.length)
+      throw new RangeError(`model ${m.id}: ${spec.name} has ${t.data.length} values for dims [${t.dims}]`);
   }
   const out: Record<string, { parts: Float32Array[]; tail: number[] }> = {};
   for (let start = 0; start < rows; start += maxBatch) {
@@ -131,12 +148,16 @@ async function runBatched(
     for (const spec of m.inputs) {
       const t = feeds[spec.name]!;
       const rowSize = t.data.length / rows;
-      chunk[spec.name] = new ort.Tensor('float32', t.data.subarray(start * rowSize, (start + n) * rowSize), [n, ...t.dims.slice(1)]);
+      chunk[spec.name] = new ort.Tensor('float32', t.data.subarray(start * rowSize, (start + n) * rowSize), [
+        n,
+        ...t.dims.slice(1),
+      ]);
     }
     const result = await session.run(chunk);
     for (const spec of m.outputs) {
       const r = result[spec.name]!;
-      const entry = (out[spec.name] ??= { parts: [], tail: r.dims.slice(1) });
+      const entry = out[spec.name] ?? { parts: [], tail: r.dims.slice(1) };
+      out[spec.name] = entry;
       entry.parts.push(r.data as Float32Array);
     }
   }
@@ -144,7 +165,10 @@ async function runBatched(
   for (const spec of m.outputs) {
     const entry = out[spec.name];
     if (!entry) {
-      merged[spec.name] = { data: new Float32Array(0), dims: [0, ...spec.shape.slice(1).map((d) => (typeof d === 'number' ? d : 0))] };
+      merged[spec.name] = {
+        data: new Float32Array(0),
+        dims: [0, ...spec.shape.slice(1).map((d) => (typeof d === 'number' ? d : 0))],
+      };
       continue;
     }
     const total = entry.parts.reduce((a, p) => a + p.length, 0);
