@@ -10,6 +10,7 @@ import { type ExecutionProvider, loadRole } from '../inference/model/index.js';
 import { runDatasetBeats } from './dataset.js';
 import { evaluateBeats, formatBeatsReport } from './eval-beats.js';
 import { runEvalQrs } from './eval-qrs.js';
+import { evaluateRhythm, formatRhythmReport } from './eval-rhythm.js';
 
 /** The shipped models folder of this checkout. */
 export const DEFAULT_MODELS_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', 'models');
@@ -21,6 +22,8 @@ commands:
       score the QRS detector against reference beat annotations (EC57-style)
   eval beats --db <wfdb-dir> --records <DS1|DS2|all|list> [--json] [--out <dir>] [--metrics <file>]
       score the shipped beat classifier (own QRS detector, shipped ONNX model), AAMI classes
+  eval rhythm --db <dir with REFERENCE-v3.csv or REFERENCE.csv> [--records all|list|@file] [--json] [--metrics <file>]
+      score the shipped rhythm model (N, A, O, ~) with the PhysioNet/CinC 2017 metric
   dataset beats --db <wfdb-dir> --records <DS1|DS2|all|list> --out <dir> [--peaks detected|reference]
       export beat-model inputs and labels as .npy for training
   help
@@ -90,6 +93,34 @@ async function main(argv: string[]): Promise<number> {
           classes: report.classes,
           confusion: report.confusion,
           qrs: report.qrs,
+        });
+      }
+    } finally {
+      await model.dispose();
+    }
+    return 0;
+  }
+  if (command === 'eval' && sub === 'rhythm') {
+    const { values } = parseArgs({
+      args: rest,
+      options: {
+        db: { type: 'string' },
+        records: { type: 'string', default: 'all' },
+        json: { type: 'boolean', default: false },
+        metrics: { type: 'string' },
+        ...modelOptions,
+      },
+      strict: true,
+    });
+    if (!values.db) throw new UsageError('eval rhythm: --db <dir> is required');
+    const model = await loadRole(values.models, 'rhythm', { provider: provider(values.provider), warn });
+    try {
+      const report = await evaluateRhythm({ db: values.db, records: values.records, model });
+      process.stdout.write(values.json ? `${JSON.stringify(report)}\n` : formatRhythmReport(report));
+      if (values.metrics) {
+        await mergeMetrics(values.metrics, `rhythm:${values.records}`, {
+          model: { id: model.manifest.id, version: model.manifest.version, provider: model.provider },
+          ...report,
         });
       }
     } finally {
