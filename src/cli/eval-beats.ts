@@ -13,6 +13,7 @@ import { AAMI_CLASSES, type AamiClass, aamiIndex, DS1, DS2 } from '../inference/
 import { classifyBeats } from '../inference/analysis/beats.js';
 import { primaryLeadFirst } from '../inference/analysis/leads.js';
 import { detectQrs } from '../inference/dsp/qrs.js';
+import { atTemperatureOne, expectedCalibrationError } from '../inference/eval/calibration.js';
 import { matchBeats, referenceBeats, score, vfIntervals } from '../inference/eval/qrs-match.js';
 import { readAnnotations, readWfdbRecord } from '../inference/io/record.js';
 import { encodeAnnotations } from '../inference/io/wfdb-annotation.js';
@@ -45,6 +46,8 @@ export interface EvalBeatsReport {
   classes: Record<Cls, ClassScore>;
   confusion: Confusion;
   qrs: { se: number; ppv: number };
+  /** Expected calibration error of matched, scored beats with the model's temperature and without it. */
+  calibration: { ece: number; eceUncalibrated: number; temperature: number };
 }
 
 export function emptyConfusion(): Confusion {
@@ -77,6 +80,10 @@ export async function evaluateBeats(opts: {
   const total = emptyConfusion();
   const qrsTotal = { tp: 0, fn: 0, fp: 0 };
   const records: EvalBeatsReport['records'] = [];
+  const temperature = opts.model.manifest.temperature;
+  const conf: number[] = [];
+  const confRaw: number[] = [];
+  const correct: boolean[] = [];
   const bar = progressBar(names.length, 'eval beats');
   try {
     for (const name of names) {
@@ -93,24 +100,30 @@ export async function evaluateBeats(opts: {
         ecg.fs,
         vfIntervals(anns, n),
       );
-      const conf = emptyConfusion();
+      const table = emptyConfusion();
       refs.forEach((ref, i) => {
         const k = aamiIndex(ref.symbol);
         if (k < 0) return;
         const d = m.refToDet[i]!;
-        conf[AAMI_CLASSES[k]!][d < 0 ? 'missed' : beats[d]!.label]++;
+        table[AAMI_CLASSES[k]!][d < 0 ? 'missed' : beats[d]!.label]++;
+        if (d >= 0) {
+          const b = beats[d]!;
+          conf.push(Math.max(...b.probabilities));
+          confRaw.push(Math.max(...atTemperatureOne(b.probabilities, temperature)));
+          correct.push(b.label === AAMI_CLASSES[k]);
+        }
       });
       beats.forEach((b, j) => {
-        if (m.detToRef[j]! < 0 && !m.detExcluded[j]) conf.extra[b.label]++;
+        if (m.detToRef[j]! < 0 && !m.detExcluded[j]) table.extra[b.label]++;
       });
       const scored = refs.filter((r) => aamiIndex(r.symbol) >= 0).length;
-      const missed = AAMI_CLASSES.reduce((a, k) => a + conf[k].missed, 0);
-      const extra = AAMI_CLASSES.reduce((a, k) => a + conf.extra[k], 0);
+      const missed = AAMI_CLASSES.reduce((a, k) => a + table[k].missed, 0);
+      const extra = AAMI_CLASSES.reduce((a, k) => a + table.extra[k], 0);
       const q = score({ tp: scored - missed, fn: missed, fp: extra });
       qrsTotal.tp += scored - missed;
       qrsTotal.fn += missed;
       qrsTotal.fp += extra;
-      for (const r of ROWS) for (const col of COLS) total[r][col] += conf[r][col];
+      for (const r of ROWS) for (const col of COLS) total[r][col] += table[r][col];
       records.push({
         record: name,
         lead: lead.name,
@@ -128,7 +141,17 @@ export async function evaluateBeats(opts: {
     bar.stop();
   }
   const q = score(qrsTotal);
-  return { records, classes: classScores(total), confusion: total, qrs: { se: q.se, ppv: q.ppv } };
+  return {
+    records,
+    classes: classScores(total),
+    confusion: total,
+    qrs: { se: q.se, ppv: q.ppv },
+    calibration: {
+      ece: expectedCalibrationError(conf, correct),
+      eceUncalibrated: expectedCalibrationError(confRaw, correct),
+      temperature,
+    },
+  };
 }
 
 /** A readable table of per-class results and the confusion matrix. */
@@ -149,5 +172,9 @@ export function formatBeatsReport(r: EvalBeatsReport): string {
   for (const row of ROWS)
     lines.push(`${row.padEnd(7)}${COLS.map((c) => String(r.confusion[row][c]).padStart(7)).join('')}`);
   lines.push('', `QRS detection: Se ${pct(r.qrs.se)} %, +P ${pct(r.qrs.ppv)} %`);
+  const c = r.calibration;
+  lines.push(
+    `calibration: ECE ${c.ece.toFixed(4)} at temperature ${c.temperature} (${c.eceUncalibrated.toFixed(4)} at 1)`,
+  );
   return `${lines.join('\n')}\n`;
 }

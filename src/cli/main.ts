@@ -86,13 +86,16 @@ async function main(argv: string[]): Promise<number> {
     const model = await loadRole(values.models, 'beat', { provider: provider(values.provider), warn });
     try {
       const report = await evaluateBeats({ db: values.db, records: values.records, out: values.out, model });
-      process.stdout.write(values.json ? `${JSON.stringify(report)}\n` : formatBeatsReport(report));
+      // The JSON shape is the issue's exact interface; calibration goes to the table and the metrics file.
+      const { calibration: _c, ...json } = report;
+      process.stdout.write(values.json ? `${JSON.stringify(json)}\n` : formatBeatsReport(report));
       if (values.metrics) {
         await mergeMetrics(values.metrics, `beats:${values.records}`, {
           model: { id: model.manifest.id, version: model.manifest.version, provider: model.provider },
           classes: report.classes,
           confusion: report.confusion,
           qrs: report.qrs,
+          calibration: report.calibration,
         });
       }
     } finally {
