@@ -129,7 +129,7 @@ export async function evaluateBeats(opts: {
         lead: lead.name,
         beats: beats.length,
         qrs: { se: q.se, ppv: q.ppv },
-        confusion: conf,
+        confusion: table,
       });
       if (opts.out) {
         const cls = encodeAnnotations(beats.map((b) => ({ sample: b.sample, symbol: b.label })));
