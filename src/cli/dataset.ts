@@ -28,6 +28,7 @@ import {
   WINDOW_BEFORE,
   WINDOW_LENGTH,
 } from '../inference/analysis/beat-input.js';
+import { primaryLeadFirst } from '../inference/analysis/leads.js';
 import { detectQrs } from '../inference/dsp/qrs.js';
 import { primaryLead } from '../inference/ecg.js';
 import { MATCH_WINDOW_S, matchBeats, referenceBeats } from '../inference/eval/qrs-match.js';
@@ -46,7 +47,7 @@ export interface DatasetBeatsOptions {
   readonly records: string;
   readonly peaks: PeakSource;
   readonly out: string;
-  /** Default 'all': the detector fuses every lead, as `eval qrs` scores it. */
+  /** Default 'all': the detector fuses every lead (primary first), as analyze() and `eval beats` run it. */
   readonly qrsLeads?: QrsLeads;
 }
 
@@ -173,7 +174,8 @@ async function exportRecord(db: string, name: string, peaks: PeakSource, qrsLead
       refOf[i] = r;
     });
   } else {
-    const leads = qrsLeads === 'all' ? ecg.leads.map((l) => l.samples) : [lead.samples];
+    // as analyze() and eval beats do: every lead, primary first (detectQrs places R on its first lead)
+    const leads = qrsLeads === 'all' ? primaryLeadFirst(ecg).leads : [lead.samples];
     beatPeaks = detectQrs(leads, ecg.fs);
     refOf = matchBeats(refSamples, beatPeaks, ecg.fs).detToRef;
   }
