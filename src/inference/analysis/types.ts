@@ -5,7 +5,9 @@ import type { QualitySegment } from '../dsp/quality.js';
 import type { AamiClass } from './aami.js';
 
 /** Rhythm classes of the rhythm model (PhysioNet/CinC 2017 labels). */
-export type RhythmClass = 'N' | 'A' | 'O' | '~';
+export type { RhythmClass } from './rhythm-input.js';
+
+import type { RhythmClass } from './rhythm-input.js';
 
 export interface Beat {
   /** R-peak sample index at the record's sampling rate. */

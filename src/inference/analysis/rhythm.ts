@@ -1,0 +1,56 @@
+/** Rhythm classification: 10-s windows of one lead → ONNX → calibrated N/A/O/~ per window and overall. */
+import type { ModelSession } from '../model/session.js';
+import { softmaxRows } from '../model/session.js';
+import {
+  RHYTHM_CLASSES,
+  RHYTHM_FEATURE_COUNT,
+  RHYTHM_FS,
+  type RhythmInputOptions,
+  rhythmInputs,
+  WINDOW_LENGTH,
+} from './rhythm-input.js';
+import type { RhythmClass, RhythmWindow } from './types.js';
+
+export interface RhythmResult {
+  readonly label: RhythmClass;
+  readonly probability: number;
+  readonly windows: readonly RhythmWindow[];
+}
+
+/**
+ * Classify the rhythm of one lead (`samples` in mV at `fs`). The record's probabilities are the mean of its
+ * windows' (as in training, where a CinC recording's label is scored against its windows' mean).
+ */
+export async function classifyRhythm(
+  model: ModelSession,
+  samples: Float32Array,
+  fs: number,
+  opts: RhythmInputOptions = {},
+): Promise<RhythmResult> {
+  const inputs = rhythmInputs(samples, fs, opts);
+  const n = inputs.count;
+  const out = await model.run({
+    signal: { data: inputs.signal, dims: [n, 1, WINDOW_LENGTH] },
+    features: { data: inputs.features, dims: [n, RHYTHM_FEATURE_COUNT] },
+  });
+  const k = RHYTHM_CLASSES.length;
+  const probs = softmaxRows(out['logits']!.data, k, model.manifest.temperature);
+  const mean = new Float64Array(k);
+  const windows: RhythmWindow[] = [];
+  for (let w = 0; w < n; w++) {
+    const row = probs.subarray(w * k, (w + 1) * k);
+    for (let c = 0; c < k; c++) mean[c]! += row[c]! / n;
+    const start = inputs.starts[w]! / RHYTHM_FS;
+    windows.push({
+      start,
+      end: start + inputs.valid[w]! / RHYTHM_FS,
+      probabilities: Object.fromEntries(RHYTHM_CLASSES.map((c, i) => [c, row[i]!])) as Record<
+        RhythmClass,
+        number
+      >,
+    });
+  }
+  let best = 0;
+  for (let c = 1; c < k; c++) if (mean[c]! > mean[best]!) best = c;
+  return { label: RHYTHM_CLASSES[best]!, probability: mean[best]!, windows };
+}
