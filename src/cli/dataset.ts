@@ -64,6 +64,8 @@ export interface RecordSummary {
   readonly missedReference: number;
   /** Exported beats per AAMI class. */
   readonly counts: Record<AamiClass, number>;
+  /** Exported beats per MIT-BIH label (e.g. L and R, which fold assignment balances). */
+  readonly symbols: Record<string, number>;
   readonly scaleMv: number;
   readonly sha256: Record<string, string>;
 }
@@ -183,6 +185,7 @@ async function exportRecord(db: string, name: string, peaks: PeakSource, qrsLead
 
   const keep: number[] = [];
   const labelOf: number[] = [];
+  const symbols: Record<string, number> = {};
   let matched = 0;
   for (let i = 0; i < beatPeaks.length; i++) {
     const r = refOf[i]!;
@@ -192,6 +195,7 @@ async function exportRecord(db: string, name: string, peaks: PeakSource, qrsLead
     if (label < 0) continue;
     keep.push(i);
     labelOf.push(label);
+    symbols[refs[r]!.symbol] = (symbols[refs[r]!.symbol] ?? 0) + 1;
   }
   const F = RR_FEATURE_COUNT;
   const windows = new Float32Array(keep.length * WINDOW_LENGTH);
@@ -223,6 +227,7 @@ async function exportRecord(db: string, name: string, peaks: PeakSource, qrsLead
     unmatchedPeaks: beatPeaks.length - matched,
     missedReference: refs.length - matched,
     counts,
+    symbols,
     scaleMv: inputs.scaleMv,
     sha256,
   };
