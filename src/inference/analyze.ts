@@ -1,14 +1,16 @@
 /**
  * analyze(ecg) → Analysis: the pipeline as one short composition (STYLE habit 2).
- *   check limits → signal quality → QRS → beat classes → rhythm → runs and patterns → findings.
+ *   limits → quality gates → QRS → beat classes → rhythm → runs and patterns → findings.
  */
+import { aeGate } from './analysis/ae-gate.js';
 import { classifyBeats } from './analysis/beats.js';
 import { deriveFindings } from './analysis/findings.js';
 import { primaryLeadFirst } from './analysis/leads.js';
 import { rateAndIrregularity } from './analysis/rate.js';
+import { reliability } from './analysis/reliability.js';
 import { classifyRhythm } from './analysis/rhythm.js';
 import { findPatterns, findRuns } from './analysis/runs.js';
-import { countBy, timer, unreadableFraction } from './analysis/summary.js';
+import { countBy, timer } from './analysis/summary.js';
 import type { AnalysisResult } from './analysis/types.js';
 import { checkInput } from './analysis/validate.js';
 import { detectQrs } from './dsp/qrs.js';
@@ -16,8 +18,8 @@ import { signalQuality } from './dsp/quality.js';
 import { durationSeconds, type Ecg } from './ecg.js';
 import type { Engine } from './model/engine.js';
 
-/** Fraction of the record that must be readable for any finding (below it: "unable to analyse"). */
-export const MIN_READABLE_FRACTION = 0.2;
+/** Fraction of the record that must be usable for any finding (below it: "unable to analyse"). */
+export const MIN_USABLE_FRACTION = 0.2;
 
 export async function analyze(ecg: Ecg, engine: Engine): Promise<AnalysisResult> {
   const problem = checkInput(ecg);
@@ -27,37 +29,36 @@ export async function analyze(ecg: Ecg, engine: Engine): Promise<AnalysisResult>
   const quality = signalQuality(leads, ecg.fs, {
     invalid: [lead.invalid, ...ecg.leads.filter((l) => l !== lead).map((l) => l.invalid)],
   });
-  const unreadable = unreadableFraction(quality);
-  if (1 - unreadable < MIN_READABLE_FRACTION) {
-    return {
-      status: 'unable',
-      sourceId: ecg.sourceId,
-      code: 'unreadable',
-      reason: `${Math.round(100 * unreadable)} % of the recording is too noisy to read`,
-    };
+  const gate = await aeGate(engine.quality, lead.samples, ecg.fs, engine.qualityThreshold);
+  const usable = reliability(lead.samples.length, quality, gate.segments);
+  if (1 - usable.fraction < MIN_USABLE_FRACTION) {
+    const reason = `${Math.round(100 * usable.fraction)} % of the recording is too noisy or unlike ECG to read`;
+    return { status: 'unable', sourceId: ecg.sourceId, code: 'unreadable', reason };
   }
   const peaks = detectQrs(leads, ecg.fs);
-  if (peaks.length < 2) {
+  if (peaks.length < 2)
     return {
       status: 'unable',
       sourceId: ecg.sourceId,
       code: 'no-beats',
       reason: 'fewer than two heartbeats were found',
     };
-  }
   const dsp = t.lap();
-  const beats = await classifyBeats(engine.beat, lead.samples, ecg.fs, peaks);
-  const rhythm = await classifyRhythm(
-    engine.rhythm,
-    lead.samples,
-    ecg.fs,
-    lead.invalid ? { invalid: lead.invalid } : {},
-  );
+  const beats = (await classifyBeats(engine.beat, lead.samples, ecg.fs, peaks)).map((b) => ({
+    ...b,
+    reliable: usable.isReliable(b.sample),
+  }));
+  const rhythm = await classifyRhythm(engine.rhythm, lead.samples, ecg.fs, {
+    ...(lead.invalid ? { invalid: lead.invalid } : {}),
+    unreliableFraction: (a, b) => usable.fractionIn(a * ecg.fs, b * ecg.fs),
+  });
   const model = t.lap();
-  const labels = beats.map((b) => b.label);
+  // Unreliable beats become Q (unclassifiable) for pattern finding, so no run or pattern spans noise.
+  const labels = beats.map((b) => (b.reliable ? b.label : 'Q'));
   const runs = findRuns(labels, peaks, ecg.fs);
   const { heartRateBpm, rrCv } = rateAndIrregularity(peaks, ecg.fs);
   const seconds = durationSeconds(ecg);
+  const reliableBeats = beats.filter((b) => b.reliable);
   const findings = deriveFindings({
     beats,
     runs,
@@ -75,12 +76,18 @@ export async function analyze(ecg: Ecg, engine: Engine): Promise<AnalysisResult>
     lead: lead.name,
     heartRateBpm,
     beats,
-    counts: countBy(labels),
+    counts: countBy(reliableBeats.map((b) => b.label)),
     runs,
     rhythm,
-    quality: { segments: quality, unreadableFraction: unreadable },
+    quality: {
+      segments: quality,
+      unreadableFraction:
+        quality.filter((s) => !s.readable).reduce((a, s) => a + s.end - s.start, 0) / lead.samples.length,
+      autoencoderUnreliableFraction: gate.unreliableFraction,
+      abstainedFraction: usable.fraction,
+    },
     findings,
-    models: [engine.beat, engine.rhythm].map((m) => ({
+    models: [engine.beat, engine.rhythm, engine.quality].map((m) => ({
       id: m.manifest.id,
       version: m.manifest.version,
       provider: m.provider,

@@ -26,7 +26,13 @@ export async function classifyBeats(
     const row = Array.from(probs.subarray(i * k, (i + 1) * k));
     let best = 0;
     for (let c = 1; c < k; c++) if (row[c]! > row[best]!) best = c;
-    beats[i] = { sample: peaks[i]!, time: peaks[i]! / fs, label: AAMI_CLASSES[best]!, probabilities: row };
+    beats[i] = {
+      sample: peaks[i]!,
+      time: peaks[i]! / fs,
+      label: AAMI_CLASSES[best]!,
+      probabilities: row,
+      reliable: true,
+    };
   }
   return beats;
 }

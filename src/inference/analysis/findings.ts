@@ -43,7 +43,8 @@ export function clock(seconds: number): string {
 export function deriveFindings(x: FindingInputs): Finding[] {
   const out: Finding[] = [];
   const { beats, rhythm } = x;
-  const labels = beats.map((b) => b.label);
+  const labels = beats.map((b) => (b.reliable ? b.label : 'Q'));
+  const reliable = beats.filter((b) => b.reliable);
   const rate =
     x.heartRateBpm === null ? 'heart rate unknown' : `heart rate ${Math.round(x.heartRateBpm)} bpm`;
   const irregularity = x.rrCv === null ? undefined : `RR coefficient of variation ${x.rrCv.toFixed(2)}`;
@@ -140,7 +141,7 @@ export function deriveFindings(x: FindingInputs): Finding[] {
     ['V', 'frequent-pvcs', 'PVC', 'Frequent premature ventricular contractions'],
     ['S', 'frequent-pacs', 'PAC', 'Frequent premature atrial (supraventricular) contractions'],
   ] as const) {
-    const ectopic = beats.filter((b) => b.label === cls);
+    const ectopic = reliable.filter((b) => b.label === cls);
     if (ectopic.length < threshold) continue;
     const couplets = countCouplets(labels, cls as AamiClass);
     const perHour = (ectopic.length * 3600) / x.durationSeconds;
@@ -150,7 +151,7 @@ export function deriveFindings(x: FindingInputs): Finding[] {
       confidence: meanProbability(ectopic, cls),
       evidence: [
         `${ectopic.length} ${name}s${couplets ? ` including ${couplets} couplet${couplets > 1 ? 's' : ''}` : ''}, first at ${clock(ectopic[0]!.time)}`,
-        `${((100 * ectopic.length) / beats.length).toFixed(1)} % of ${beats.length} beats (${Math.round(perHour)} per hour)`,
+        `${((100 * ectopic.length) / reliable.length).toFixed(1)} % of ${reliable.length} readable beats (${Math.round(perHour)} per hour)`,
       ],
       saliency: ectopic
         .slice()

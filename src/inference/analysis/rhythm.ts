@@ -1,6 +1,7 @@
 /** Rhythm classification: 10-s windows of one lead → ONNX → calibrated N/A/O/~ per window and overall. */
 import type { ModelSession } from '../model/session.js';
 import { softmaxRows } from '../model/session.js';
+import { MAX_UNRELIABLE_IN_WINDOW } from './reliability.js';
 import {
   RHYTHM_CLASSES,
   RHYTHM_FEATURE_COUNT,
@@ -10,6 +11,11 @@ import {
   WINDOW_LENGTH,
 } from './rhythm-input.js';
 import type { RhythmClass, RhythmWindow } from './types.js';
+
+export interface RhythmOptions extends RhythmInputOptions {
+  /** Fraction (0..1) of a window, given in seconds, where the analysis abstains; windows above half are dropped. */
+  readonly unreliableFraction?: (startS: number, endS: number) => number;
+}
 
 export interface RhythmResult {
   readonly label: RhythmClass;
@@ -25,7 +31,7 @@ export async function classifyRhythm(
   model: ModelSession,
   samples: Float32Array,
   fs: number,
-  opts: RhythmInputOptions = {},
+  opts: RhythmOptions = {},
 ): Promise<RhythmResult> {
   const inputs = rhythmInputs(samples, fs, opts);
   const n = inputs.count;
@@ -36,21 +42,28 @@ export async function classifyRhythm(
   const k = RHYTHM_CLASSES.length;
   const probs = softmaxRows(out['logits']!.data, k, model.manifest.temperature);
   const mean = new Float64Array(k);
+  const all: RhythmWindow[] = [];
   const windows: RhythmWindow[] = [];
   for (let w = 0; w < n; w++) {
     const row = probs.subarray(w * k, (w + 1) * k);
-    for (let c = 0; c < k; c++) mean[c]! += row[c]! / n;
     const start = inputs.starts[w]! / RHYTHM_FS;
-    windows.push({
-      start,
-      end: start + inputs.valid[w]! / RHYTHM_FS,
-      probabilities: Object.fromEntries(RHYTHM_CLASSES.map((c, i) => [c, row[i]!])) as Record<
-        RhythmClass,
-        number
-      >,
-    });
+    const end = start + inputs.valid[w]! / RHYTHM_FS;
+    const probabilities = Object.fromEntries(RHYTHM_CLASSES.map((c, i) => [c, row[i]!])) as Record<
+      RhythmClass,
+      number
+    >;
+    all.push({ start, end, probabilities });
+    if ((opts.unreliableFraction?.(start, end) ?? 0) > MAX_UNRELIABLE_IN_WINDOW) continue;
+    windows.push({ start, end, probabilities });
   }
+  // When every window is mostly unreliable, fall back to all of them rather than inventing a result;
+  // analyze() refuses records that are mostly unreliable before this point in any case.
+  const kept = windows.length > 0 ? windows : all;
+  for (const w of kept)
+    RHYTHM_CLASSES.forEach((c, i) => {
+      mean[i]! += w.probabilities[c] / kept.length;
+    });
   let best = 0;
   for (let c = 1; c < k; c++) if (mean[c]! > mean[best]!) best = c;
-  return { label: RHYTHM_CLASSES[best]!, probability: mean[best]!, windows };
+  return { label: RHYTHM_CLASSES[best]!, probability: mean[best]!, windows: kept };
 }

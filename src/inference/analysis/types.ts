@@ -17,6 +17,8 @@ export interface Beat {
   readonly label: AamiClass;
   /** Calibrated class probabilities in AAMI order N, S, V, F, Q. */
   readonly probabilities: readonly number[];
+  /** False where the quality gates make the analysis abstain: such beats count toward no finding. */
+  readonly reliable: boolean;
 }
 
 /** Derived findings; codes are stable identifiers for cards, reports and tests. */
@@ -94,8 +96,12 @@ export interface Analysis {
   };
   readonly quality: {
     readonly segments: readonly QualitySegment[];
-    /** Fraction of the record no lead can be read in. */
+    /** Fraction of the record no lead can be read in (statistical index). */
     readonly unreadableFraction: number;
+    /** Fraction of the primary lead the autoencoder gate marks unreliable. */
+    readonly autoencoderUnreliableFraction: number;
+    /** Fraction of the record where the analysis abstains (either gate). */
+    readonly abstainedFraction: number;
   };
   readonly findings: readonly Finding[];
   readonly models: readonly ModelInfo[];

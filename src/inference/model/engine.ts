@@ -1,16 +1,22 @@
 /**
  * The set of models the analysis runs: which model fills each role is named in `<dir>/shipped.json`
- * (e.g. {"beat": "beat-cnn", "rhythm": "rhythm-cnn"}), so choosing a different family is a data change.
+ * (e.g. {"beat": "beat-cnn", "rhythm": "rhythm-cnn", "quality": "ae-quality"}), so choosing a different
+ * family is a data change. The quality role is the autoencoder gate, with its threshold file.
  */
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { readAeThreshold } from '../analysis/ae-gate.js';
 import { ModelLoadError } from './manifest.js';
 import { loadModel, type ModelSession, type SessionOptions } from './session.js';
 
-export const MODEL_ROLES = ['beat', 'rhythm'] as const;
+export const MODEL_ROLES = ['beat', 'rhythm', 'quality'] as const;
 export type ModelRole = (typeof MODEL_ROLES)[number];
 
-export type Engine = Readonly<Record<ModelRole, ModelSession>> & { dispose(): Promise<void> };
+export type Engine = Readonly<Record<ModelRole, ModelSession>> & {
+  /** Reconstruction-error threshold of the quality autoencoder. */
+  readonly qualityThreshold: number;
+  dispose(): Promise<void>;
+};
 
 /** Which model id fills each role. */
 export async function readShipped(dir: string): Promise<Record<ModelRole, string>> {
@@ -33,12 +39,17 @@ export async function readShipped(dir: string): Promise<Record<ModelRole, string
 /** Load every shipped model (checked against its manifest); fails at start-up, not at the first ECG. */
 export async function loadEngine(dir: string, opts: SessionOptions = {}): Promise<Engine> {
   const shipped = await readShipped(dir);
-  const [beat, rhythm] = await Promise.all(MODEL_ROLES.map((role) => loadModel(dir, shipped[role], opts)));
+  const [beat, rhythm, quality] = await Promise.all(
+    MODEL_ROLES.map((role) => loadModel(dir, shipped[role], opts)),
+  );
+  const { threshold } = await readAeThreshold(dir, shipped.quality);
   return {
     beat: beat!,
     rhythm: rhythm!,
+    quality: quality!,
+    qualityThreshold: threshold,
     async dispose() {
-      await Promise.all([beat!.dispose(), rhythm!.dispose()]);
+      await Promise.all([beat!.dispose(), rhythm!.dispose(), quality!.dispose()]);
     },
   };
 }
