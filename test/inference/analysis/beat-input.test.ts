@@ -1,20 +1,24 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import {
+  beatInputs,
   MODEL_FS,
   RR_FEATURE_COUNT,
   RR_FEATURES,
+  rrFeatures,
   WINDOW_BEFORE,
   WINDOW_LENGTH,
-  beatInputs,
-  rrFeatures,
 } from '../../../src/inference/analysis/beat-input.js';
 
 /** A beat as a sum of Gaussians (P, Q, R, S, T) around time 0, in mV; widths and delays are typical adult values. */
 function beatShape(t: number, rAmp: number): number {
   const g = (mu: number, sigma: number, a: number) => a * Math.exp(-0.5 * ((t - mu) / sigma) ** 2);
   return (
-    g(-0.16, 0.025, 0.15) + g(-0.025, 0.008, -0.15) + g(0, 0.01, rAmp) + g(0.03, 0.01, -0.3) + g(0.28, 0.045, 0.35)
+    g(-0.16, 0.025, 0.15) +
+    g(-0.025, 0.008, -0.15) +
+    g(0, 0.01, rAmp) +
+    g(0.03, 0.01, -0.3) +
+    g(0.28, 0.045, 0.35)
   );
 }
 
@@ -58,7 +62,10 @@ describe('beatInputs', () => {
       // within ±100 ms of the centre (a premature neighbour may lie further out in the same window)
       const near = w.subarray(WINDOW_BEFORE - 36, WINDOW_BEFORE + 37);
       assert.equal(argmaxAbs(near), 36, `beat ${i}: largest deflection at the R index`);
-      assert.ok(Math.abs(w[WINDOW_BEFORE]! - 1) < 0.05, `beat ${i}: R normalised to ≈ 1, got ${w[WINDOW_BEFORE]}`);
+      assert.ok(
+        Math.abs(w[WINDOW_BEFORE]! - 1) < 0.05,
+        `beat ${i}: R normalised to ≈ 1, got ${w[WINDOW_BEFORE]}`,
+      );
     }
   });
 
@@ -77,7 +84,11 @@ describe('beatInputs', () => {
     const x = synth(MODEL_FS, 12, TIMES);
     const peaks = peaksAt(MODEL_FS, TIMES);
     const a = beatInputs(x, MODEL_FS, peaks);
-    const b = beatInputs(x.map((v) => v * 3), MODEL_FS, peaks);
+    const b = beatInputs(
+      x.map((v) => v * 3),
+      MODEL_FS,
+      peaks,
+    );
     assert.ok(Math.abs(b.scaleMv / a.scaleMv - 3) < 1e-3);
     for (let k = 0; k < a.windows.length; k++) assert.ok(Math.abs(a.windows[k]! - b.windows[k]!) < 1e-4);
   });
@@ -100,7 +111,8 @@ describe('beatInputs', () => {
     const a = beatInputs(synth(360, 12, TIMES), 360, peaksAt(360, TIMES));
     const b = beatInputs(synth(250, 12, TIMES), 250, peaksAt(250, TIMES));
     let worst = 0;
-    for (let k = 0; k < a.windows.length; k++) worst = Math.max(worst, Math.abs(a.windows[k]! - b.windows[k]!));
+    for (let k = 0; k < a.windows.length; k++)
+      worst = Math.max(worst, Math.abs(a.windows[k]! - b.windows[k]!));
     // The 250 Hz signal is band-limited at 125 Hz; our beats carry almost nothing above 40 Hz after the filter.
     assert.ok(worst < 0.03, `largest window difference ${worst} (R ≈ 1)`);
     for (let k = 0; k < a.rr.length; k++) assert.ok(Math.abs(a.rr[k]! - b.rr[k]!) < 1e-6);

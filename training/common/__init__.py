@@ -1,0 +1,1 @@
+"""Code shared by the ecg-cds training scripts (metrics, data loading, reproducibility)."""
