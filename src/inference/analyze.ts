@@ -18,8 +18,10 @@ import { signalQuality } from './dsp/quality.js';
 import { durationSeconds, type Ecg } from './ecg.js';
 import type { Engine } from './model/engine.js';
 
-/** Fraction of the record that must be usable for any finding (below it: "unable to analyse"). */
-export const MIN_USABLE_FRACTION = 0.2;
+/** Fraction of the record the statistical index must find readable for any finding (else "unable to analyse"). */
+export const MIN_READABLE_FRACTION = 0.2;
+/** Fraction of beats that must be reliable (both gates) for beat-level findings: runs, patterns, ectopy. */
+export const MIN_RELIABLE_BEATS = 0.5;
 
 export async function analyze(ecg: Ecg, engine: Engine): Promise<AnalysisResult> {
   const problem = checkInput(ecg);
@@ -29,10 +31,14 @@ export async function analyze(ecg: Ecg, engine: Engine): Promise<AnalysisResult>
   const quality = signalQuality(leads, ecg.fs, {
     invalid: [lead.invalid, ...ecg.leads.filter((l) => l !== lead).map((l) => l.invalid)],
   });
+  // The autoencoder learned clean MIT-BIH beats, the beat model's training distribution: it gates beats.
+  // The rhythm model, trained on other devices too (CinC 2017) with a noise class, is gated by the
+  // statistical index alone.
   const gate = await aeGate(engine.quality, lead.samples, ecg.fs, engine.qualityThreshold);
+  const readable = reliability(lead.samples.length, quality, []);
   const usable = reliability(lead.samples.length, quality, gate.segments);
-  if (1 - usable.fraction < MIN_USABLE_FRACTION) {
-    const reason = `${Math.round(100 * usable.fraction)} % of the recording is too noisy or unlike ECG to read`;
+  if (1 - readable.fraction < MIN_READABLE_FRACTION) {
+    const reason = `${Math.round(100 * readable.fraction)} % of the recording is too noisy to read`;
     return { status: 'unable', sourceId: ecg.sourceId, code: 'unreadable', reason };
   }
   const peaks = detectQrs(leads, ecg.fs);
@@ -50,23 +56,30 @@ export async function analyze(ecg: Ecg, engine: Engine): Promise<AnalysisResult>
   }));
   const rhythm = await classifyRhythm(engine.rhythm, lead.samples, ecg.fs, {
     ...(lead.invalid ? { invalid: lead.invalid } : {}),
-    unreliableFraction: (a, b) => usable.fractionIn(a * ecg.fs, b * ecg.fs),
+    unreliableFraction: (a, b) => readable.fractionIn(a * ecg.fs, b * ecg.fs),
   });
   const model = t.lap();
   // Unreliable beats become Q (unclassifiable) for pattern finding, so no run or pattern spans noise.
   const labels = beats.map((b) => (b.reliable ? b.label : 'Q'));
   const runs = findRuns(labels, peaks, ecg.fs);
-  const { heartRateBpm, rrCv } = rateAndIrregularity(peaks, ecg.fs);
+  const { heartRateBpm, rrCv } = rateAndIrregularity(peaks, ecg.fs, (i) => readable.isReliable(peaks[i]!));
   const seconds = durationSeconds(ecg);
   const reliableBeats = beats.filter((b) => b.reliable);
+  const withholdBeatFindings = reliableBeats.length < MIN_RELIABLE_BEATS * beats.length;
+  const unreliablePct = Math.round((100 * (beats.length - reliableBeats.length)) / beats.length);
+  const limitations = withholdBeatFindings
+    ? [`beat-level findings withheld: ${unreliablePct} % of beats lie in noisy or atypical signal`]
+    : [];
+  const patterns = findPatterns(labels);
   const findings = deriveFindings({
     beats,
     runs,
-    patterns: findPatterns(labels),
+    patterns,
     rhythm,
     heartRateBpm,
     rrCv,
     durationSeconds: seconds,
+    withholdBeatFindings,
   });
   return {
     status: 'ok',
@@ -87,6 +100,7 @@ export async function analyze(ecg: Ecg, engine: Engine): Promise<AnalysisResult>
       abstainedFraction: usable.fraction,
     },
     findings,
+    limitations,
     models: [engine.beat, engine.rhythm, engine.quality].map((m) => ({
       id: m.manifest.id,
       version: m.manifest.version,

@@ -4,15 +4,21 @@
  * Thresholds and their sources:
  *  - sinus bradycardia < 60 bpm, tachycardia > 100 bpm (AHA/ACCF/HRS recommendations for the
  *    standardization and interpretation of the ECG, part II, Mason et al., Circulation 115:1325, 2007);
- *  - "frequent" ectopy: ≥ 30 per hour (Lown grading, Lown & Wolf, Circulation 44:130, 1971), and at least
- *    2 in a record, so one ectopic beat on a 10-s strip is reported in the counts but is no finding.
+ *  - "frequent" ectopy: at least 2 ectopic beats, and a burden of ≥ 5 % of readable beats, or ≥ 30 per hour
+ *    on recordings of an hour or more (Lown grading, Lown & Wolf, Circulation 44:130, 1971, is defined on
+ *    long Holter recordings; on short strips a burden criterion is used instead, set at half the 10 %
+ *    burden linked to PVC-induced cardiomyopathy, Baman et al., Heart Rhythm 7:865-869, 2010). Sporadic
+ *    ectopic beats stay in the counts without becoming a finding.
  */
 import type { AamiClass } from './aami.js';
 import { countCouplets, type PatternEpisode, TACHY_BPM } from './runs.js';
 import type { Beat, BeatRun, Finding, RhythmClass, RhythmWindow, Span } from './types.js';
 
 export const BRADY_BPM = 60;
+/** RR coefficient of variation below which a rhythm counts as regular (sinus RR CV is typically < 0.1). */
+export const REGULAR_RR_CV = 0.15;
 export const FREQUENT_PER_HOUR = 30;
+export const FREQUENT_BURDEN = 0.05;
 /** Seconds of waveform shown around a beat a finding rests on. */
 const BEAT_SPAN_S = 0.4;
 /** Most saliency spans kept per finding (strongest first). */
@@ -30,6 +36,8 @@ export interface FindingInputs {
   readonly heartRateBpm: number | null;
   readonly rrCv: number | null;
   readonly durationSeconds: number;
+  /** True when too little of the record is reliable for beat-level findings (runs, patterns, ectopy). */
+  readonly withholdBeatFindings?: boolean;
 }
 
 /** "hh:mm:ss" of a time in seconds, as the evidence sentences show it. */
@@ -73,8 +81,10 @@ export function deriveFindings(x: FindingInputs): Finding[] {
       evidence: [`${rate} in sinus rhythm`, ...(irregularity ? [irregularity] : [])],
       saliency: windowSpans(rhythm.windows, 'N'),
     });
-    if (hr < BRADY_BPM) out.push(sinus('sinus-bradycardia', 'Sinus bradycardia'));
-    else if (hr > TACHY_BPM) out.push(sinus('sinus-tachycardia', 'Sinus tachycardia'));
+    // Sinus brady-/tachycardia are regular rhythms: with irregular RR the rate is not called.
+    const regular = x.rrCv !== null && x.rrCv < REGULAR_RR_CV;
+    if (regular && hr < BRADY_BPM) out.push(sinus('sinus-bradycardia', 'Sinus bradycardia'));
+    else if (regular && hr > TACHY_BPM) out.push(sinus('sinus-tachycardia', 'Sinus tachycardia'));
     else out.push(sinus('sinus-rhythm', 'Sinus rhythm'));
   } else if (rhythm.label === 'O') {
     out.push({
@@ -89,6 +99,8 @@ export function deriveFindings(x: FindingInputs): Finding[] {
       onset: firstWindow(rhythm.windows, 'O'),
     });
   }
+
+  if (x.withholdBeatFindings) return out;
 
   for (const run of x.runs) {
     if (run.rateBpm <= TACHY_BPM) continue;
@@ -136,13 +148,15 @@ export function deriveFindings(x: FindingInputs): Finding[] {
     });
   }
 
-  const threshold = Math.max(2, Math.ceil((FREQUENT_PER_HOUR * x.durationSeconds) / 3600));
   for (const [cls, code, name, title] of [
     ['V', 'frequent-pvcs', 'PVC', 'Frequent premature ventricular contractions'],
     ['S', 'frequent-pacs', 'PAC', 'Frequent premature atrial (supraventricular) contractions'],
   ] as const) {
     const ectopic = reliable.filter((b) => b.label === cls);
-    if (ectopic.length < threshold) continue;
+    const perHourRule =
+      x.durationSeconds >= 3600 && (ectopic.length * 3600) / x.durationSeconds >= FREQUENT_PER_HOUR;
+    const burdenRule = ectopic.length >= FREQUENT_BURDEN * reliable.length;
+    if (ectopic.length < 2 || !(perHourRule || burdenRule)) continue;
     const couplets = countCouplets(labels, cls as AamiClass);
     const perHour = (ectopic.length * 3600) / x.durationSeconds;
     out.push({

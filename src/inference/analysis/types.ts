@@ -104,6 +104,8 @@ export interface Analysis {
     readonly abstainedFraction: number;
   };
   readonly findings: readonly Finding[];
+  /** What the analysis could not do and why, e.g. beat-level findings withheld in a noisy recording. */
+  readonly limitations: readonly string[];
   readonly models: readonly ModelInfo[];
   /** Per-stage wall time in ms (dsp, model), for Server-Timing and metrics. */
   readonly timings: Readonly<Record<string, number>>;
