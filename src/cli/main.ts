@@ -8,6 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { type ExecutionProvider, loadRole } from '../inference/model/index.js';
 import { runDatasetBeats } from './dataset.js';
+import { runDatasetRhythm } from './dataset-rhythm.js';
 import { evaluateBeats, formatBeatsReport } from './eval-beats.js';
 import { runEvalQrs } from './eval-qrs.js';
 import { evaluateRhythm, formatRhythmReport } from './eval-rhythm.js';
@@ -26,6 +27,8 @@ commands:
       score the shipped rhythm model (N, A, O, ~) with the PhysioNet/CinC 2017 metric
   dataset beats --db <wfdb-dir> --records <DS1|DS2|all|list> --out <dir> [--peaks detected|reference]
       export beat-model inputs and labels as .npy for training
+  dataset rhythm --db <dir> [--records all|DS1|DS2|list] [--stride <s>] --out <dir>
+      export rhythm-model inputs (10-s windows + RR/AF features) and labels as .npy for training
   help
       this text
 
@@ -149,6 +152,27 @@ async function main(argv: string[]): Promise<number> {
       records: values.records,
       out: values.out,
       peaks: values.peaks as 'detected' | 'reference',
+    });
+  }
+  if (command === 'dataset' && sub === 'rhythm') {
+    const { values } = parseArgs({
+      args: rest,
+      options: {
+        db: { type: 'string' },
+        records: { type: 'string', default: 'all' },
+        out: { type: 'string' },
+        stride: { type: 'string' },
+      },
+      strict: true,
+    });
+    if (!values.db || !values.out)
+      throw new UsageError('dataset rhythm: --db <dir> and --out <dir> are required');
+    const strideS = values.stride === undefined ? undefined : Number(values.stride);
+    return runDatasetRhythm({
+      db: values.db,
+      records: values.records,
+      out: values.out,
+      ...(strideS === undefined ? {} : { strideS }),
     });
   }
   throw new UsageError(`unknown command: ${[command, sub].filter(Boolean).join(' ')}\n\n${USAGE}`);
