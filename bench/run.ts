@@ -1,6 +1,8 @@
 /** `npm run bench`: every benchmark, printed as numbers (targets live here, not in timed tests). */
 import { existsSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { join, resolve } from 'node:path';
+import { loadEngine } from '../src/inference/model/index.js';
+import { benchAnalyze } from './analyze.bench.js';
 import { benchQrs } from './qrs.bench.js';
 
 const dataDir = resolve(
@@ -14,3 +16,9 @@ process.stdout.write(
   `machine: ${(await import('node:os')).cpus()[0]?.model ?? 'unknown'} × ${(await import('node:os')).cpus().length}, node ${process.version}\n`,
 );
 for (const line of await benchQrs(dataDir)) process.stdout.write(`${line}\n`);
+const engine = await loadEngine(join(import.meta.dirname, '..', 'models'));
+try {
+  for (const line of await benchAnalyze(dataDir, engine)) process.stdout.write(`${line}\n`);
+} finally {
+  await engine.dispose();
+}
