@@ -13,7 +13,7 @@ import { findPatterns, findRuns } from './analysis/runs.js';
 import { countBy, timer } from './analysis/summary.js';
 import type { AnalysisResult } from './analysis/types.js';
 import { checkInput } from './analysis/validate.js';
-import { detectQrs } from './dsp/qrs.js';
+import { detectQrsDetailed } from './dsp/qrs.js';
 import { signalQuality } from './dsp/quality.js';
 import { durationSeconds, type Ecg } from './ecg.js';
 import type { Engine } from './model/engine.js';
@@ -28,7 +28,11 @@ export async function analyze(ecg: Ecg, engine: Engine): Promise<AnalysisResult>
   if (problem) return problem;
   const t = timer();
   const { lead, leads } = primaryLeadFirst(ecg);
+  // QRS first: its per-lead feature signals feed the quality index too.
+  const detection = detectQrsDetailed(leads, ecg.fs);
+  const peaks = detection.peaks;
   const quality = signalQuality(leads, ecg.fs, {
+    leadFeatures: detection.leadFeatures,
     invalid: [lead.invalid, ...ecg.leads.filter((l) => l !== lead).map((l) => l.invalid)],
   });
   // The autoencoder learned clean MIT-BIH beats, the beat model's training distribution: it gates beats.
@@ -41,7 +45,6 @@ export async function analyze(ecg: Ecg, engine: Engine): Promise<AnalysisResult>
     const reason = `${Math.round(100 * readable.fraction)} % of the recording is too noisy to read`;
     return { status: 'unable', sourceId: ecg.sourceId, code: 'unreadable', reason };
   }
-  const peaks = detectQrs(leads, ecg.fs);
   if (peaks.length < 2)
     return {
       status: 'unable',

@@ -1,4 +1,6 @@
 /** Rhythm classification: 10-s windows of one lead → ONNX → calibrated N/A/O/~ per window and overall. */
+
+import { resampledLength } from '../dsp/resample.js';
 import type { ModelSession } from '../model/session.js';
 import { softmaxRows } from '../model/session.js';
 import { MAX_UNRELIABLE_IN_WINDOW } from './reliability.js';
@@ -9,8 +11,13 @@ import {
   type RhythmInputOptions,
   rhythmInputs,
   WINDOW_LENGTH,
+  WINDOW_S,
+  windowStarts,
 } from './rhythm-input.js';
 import type { RhythmClass, RhythmWindow } from './types.js';
+
+/** Recordings longer than this (s) are cut into non-overlapping windows. */
+export const LONG_RECORD_S = 60;
 
 export interface RhythmOptions extends RhythmInputOptions {
   /** Fraction (0..1) of a window, given in seconds, where the analysis abstains; windows above half are dropped. */
@@ -33,7 +40,13 @@ export async function classifyRhythm(
   fs: number,
   opts: RhythmOptions = {},
 ): Promise<RhythmResult> {
-  const inputs = rhythmInputs(samples, fs, opts);
+  // Long recordings: non-overlapping windows halve the model work (CinC-length records keep the 5-s
+  // stride the model was validated with).
+  const long = samples.length / fs > LONG_RECORD_S;
+  const starts =
+    opts.starts ??
+    (long ? windowStarts(resampledLength(samples.length, fs, RHYTHM_FS), WINDOW_S) : undefined);
+  const inputs = rhythmInputs(samples, fs, { ...opts, ...(starts ? { starts } : {}) });
   const n = inputs.count;
   const out = await model.run({
     signal: { data: inputs.signal, dims: [n, 1, WINDOW_LENGTH] },

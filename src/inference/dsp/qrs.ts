@@ -23,6 +23,8 @@ export interface QrsDetection {
   readonly peaks: Int32Array;
   /** Per-peak detection strength relative to the running QRS level (≈ 1 for a typical beat). */
   readonly strength: Float32Array;
+  /** Each lead's scaled QRS feature signal (reusable by the signal-quality index); absent for short input. */
+  readonly leadFeatures?: readonly Float32Array[];
 }
 
 const REFRACTORY_S = 0.2;
@@ -50,11 +52,9 @@ export function detectQrsDetailed(
   const [lo, hi] = opts.band ?? [5, 15];
   const sos = butterBandpass(2, lo, Math.min(hi, fs * 0.45), fs);
   const filtered = leads.map((l) => sosfiltfilt(sos, l));
-  const feature = fuse(
-    filtered.map((f) => leadFeature(f, fs)),
-    fs,
-  );
-  return decide(feature, filtered, fs);
+  const leadFeatures = filtered.map((f) => leadFeature(f, fs));
+  const feature = fuse(leadFeatures, fs);
+  return { ...decide(feature, filtered, fs), leadFeatures };
 }
 
 interface Candidate {

@@ -32,6 +32,8 @@ export interface QualitySegment {
 export interface QualityOptions {
   /** Segment length in seconds (default 5). */
   readonly segmentSeconds?: number;
+  /** The leads' QRS feature signals from {@link detectQrsDetailed}, to avoid computing them twice. */
+  readonly leadFeatures?: readonly Float32Array[] | undefined;
   /** Per-lead invalid-sample masks, aligned with the leads. */
   readonly invalid?: readonly (Uint8Array | undefined)[];
 }
@@ -53,8 +55,12 @@ export function signalQuality(
   const segLen = Math.max(1, Math.round((opts.segmentSeconds ?? 5) * fs));
   const block = Math.max(1, Math.round(BLOCK_S * fs));
   const nb = Math.ceil(n / block);
-  const sos = butterBandpass(2, 5, Math.min(15, fs * 0.45), fs);
-  const floors = leads.map((l) => noiseFloor(leadFeature(sosfiltfilt(sos, l), fs), block, nb));
+  const sos = () => butterBandpass(2, 5, Math.min(15, fs * 0.45), fs);
+  const features =
+    opts.leadFeatures?.length === leads.length
+      ? opts.leadFeatures
+      : ((band) => leads.map((l) => leadFeature(sosfiltfilt(band, l), fs)))(sos());
+  const floors = features.map((f) => noiseFloor(f, block, nb));
   const out: QualitySegment[] = [];
   for (let start = 0; start < n; start += segLen) {
     const end = Math.min(n, start + segLen);
