@@ -88,7 +88,9 @@ export async function evaluateBeats(opts: {
   try {
     for (const name of names) {
       const path = join(opts.db, name);
-      const [{ ecg }, anns] = await Promise.all([readWfdbRecord(path), readAnnotations(path, 'atr')]);
+      // Header and signals first, then annotations: a missing record is reported by its .hea, deterministically.
+      const { ecg } = await readWfdbRecord(path);
+      const anns = await readAnnotations(path, 'atr');
       const { lead, leads } = primaryLeadFirst(ecg);
       const peaks = detectQrs(leads, ecg.fs);
       const beats = await classifyBeats(opts.model, lead.samples, ecg.fs, peaks);

@@ -44,7 +44,9 @@ export async function evaluateQrs(opts: Omit<EvalQrsOptions, 'json'>): Promise<E
   try {
     for (const name of names) {
       const path = join(opts.db, name);
-      const [{ ecg }, anns] = await Promise.all([readWfdbRecord(path), readAnnotations(path, 'atr')]);
+      // Header and signals first, then annotations: a missing record is reported by its .hea, deterministically.
+      const { ecg } = await readWfdbRecord(path);
+      const anns = await readAnnotations(path, 'atr');
       const peaks = detectQrs(primaryLeadFirst(ecg).leads, ecg.fs);
       const refs = referenceBeats(anns).map((a) => a.sample);
       const n = ecg.leads[0]?.samples.length ?? 0;
