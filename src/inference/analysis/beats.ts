@@ -2,7 +2,7 @@
 import type { ModelSession } from '../model/session.js';
 import { softmaxRows } from '../model/session.js';
 import { AAMI_CLASSES } from './aami.js';
-import { beatInputs, RR_FEATURE_COUNT, WINDOW_LENGTH } from './beat-input.js';
+import { beatInputs, RR_FEATURE_COUNT, WINDOW_LENGTH, windowTensor } from './beat-input.js';
 import type { Beat } from './types.js';
 
 /** Classify every R peak of one lead (`samples` in mV at `fs`). */
@@ -15,8 +15,10 @@ export async function classifyBeats(
   const n = peaks.length;
   if (n === 0) return [];
   const { windows, rr } = beatInputs(samples, fs, peaks);
+  // The manifest says whether the model takes the record template as a second channel.
+  const channels = model.manifest.inputs.find((i) => i.name === 'window')?.shape[1] === 2 ? 2 : 1;
   const out = await model.run({
-    window: { data: windows, dims: [n, 1, WINDOW_LENGTH] },
+    window: { data: windowTensor(windows, n, channels), dims: [n, channels, WINDOW_LENGTH] },
     rr: { data: rr, dims: [n, RR_FEATURE_COUNT] },
   });
   const k = AAMI_CLASSES.length;
