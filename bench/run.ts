@@ -4,6 +4,7 @@ import { join, resolve } from 'node:path';
 import { loadEngine } from '../src/inference/model/index.js';
 import { benchAnalyze } from './analyze.bench.js';
 import { benchQrs } from './qrs.bench.js';
+import { benchTorchVsOnnx } from './torch-vs-onnx.bench.js';
 
 const dataDir = resolve(
   process.env.ECG_SHARED_DATA ?? resolve(import.meta.dirname, '..', '..', 'shared', 'data'),
@@ -19,6 +20,9 @@ for (const line of await benchQrs(dataDir)) process.stdout.write(`${line}\n`);
 const engine = await loadEngine(join(import.meta.dirname, '..', 'models'));
 try {
   for (const line of await benchAnalyze(dataDir, engine)) process.stdout.write(`${line}\n`);
+  for (const line of await benchTorchVsOnnx(dataDir, engine.beat, join(import.meta.dirname, '..'))) {
+    process.stdout.write(`${line}\n`);
+  }
 } finally {
   await engine.dispose();
 }
