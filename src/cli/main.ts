@@ -72,61 +72,50 @@ async function main(argv: string[]): Promise<number> {
     if (!values.db) throw new UsageError('eval qrs: --db <wfdb-dir> is required');
     return runEvalQrs({ db: values.db, records: values.records, json: values.json, out: values.out });
   }
-  if (command === 'eval' && sub === 'beats') {
+  if (command === 'eval' && (sub === 'beats' || sub === 'rhythm')) {
     const { values } = parseArgs({
       args: rest,
       options: {
         db: { type: 'string' },
         records: { type: 'string', default: 'all' },
         json: { type: 'boolean', default: false },
-        out: { type: 'string' },
         metrics: { type: 'string' },
+        ...(sub === 'beats' ? { out: { type: 'string' } } : {}),
         ...modelOptions,
       },
       strict: true,
     });
-    if (!values.db) throw new UsageError('eval beats: --db <wfdb-dir> is required');
-    const model = await loadRole(values.models, 'beat', { provider: provider(values.provider), warn });
+    if (!values.db) throw new UsageError(`eval ${sub}: --db <dir> is required`);
+    const db = values.db;
+    const out = typeof values.out === 'string' ? values.out : undefined;
+    const model = await loadRole(values.models, sub === 'beats' ? 'beat' : 'rhythm', {
+      provider: provider(values.provider),
+      warn,
+    });
     try {
-      const report = await evaluateBeats({ db: values.db, records: values.records, out: values.out, model });
-      // The JSON shape is the issue's exact interface; calibration goes to the table and the metrics file.
-      const { calibration: _c, ...json } = report;
-      process.stdout.write(values.json ? `${JSON.stringify(json)}\n` : formatBeatsReport(report));
-      if (values.metrics) {
-        await mergeMetrics(values.metrics, `beats:${values.records}`, {
-          model: { id: model.manifest.id, version: model.manifest.version, provider: model.provider },
-          classes: report.classes,
-          confusion: report.confusion,
-          qrs: report.qrs,
-          calibration: report.calibration,
-        });
+      let json: unknown;
+      let text: string;
+      let metrics: object;
+      if (sub === 'beats') {
+        const report = await evaluateBeats({ db, records: values.records, out, model });
+        // The JSON shape is the issue's exact interface; calibration goes to the table and the metrics file.
+        const { calibration, ...exact } = report;
+        const { records: _perRecord, ...summary } = exact;
+        json = exact;
+        text = formatBeatsReport(report);
+        metrics = { ...summary, calibration };
+      } else {
+        const report = await evaluateRhythm({ db, records: values.records, model });
+        json = report;
+        text = formatRhythmReport(report);
+        metrics = report;
       }
-    } finally {
-      await model.dispose();
-    }
-    return 0;
-  }
-  if (command === 'eval' && sub === 'rhythm') {
-    const { values } = parseArgs({
-      args: rest,
-      options: {
-        db: { type: 'string' },
-        records: { type: 'string', default: 'all' },
-        json: { type: 'boolean', default: false },
-        metrics: { type: 'string' },
-        ...modelOptions,
-      },
-      strict: true,
-    });
-    if (!values.db) throw new UsageError('eval rhythm: --db <dir> is required');
-    const model = await loadRole(values.models, 'rhythm', { provider: provider(values.provider), warn });
-    try {
-      const report = await evaluateRhythm({ db: values.db, records: values.records, model });
-      process.stdout.write(values.json ? `${JSON.stringify(report)}\n` : formatRhythmReport(report));
+      process.stdout.write(values.json ? `${JSON.stringify(json)}\n` : text);
       if (values.metrics) {
-        await mergeMetrics(values.metrics, `rhythm:${values.records}`, {
-          model: { id: model.manifest.id, version: model.manifest.version, provider: model.provider },
-          ...report,
+        const { id, version } = model.manifest;
+        await mergeMetrics(values.metrics, `${sub}:${values.records}`, {
+          model: { id, version, provider: model.provider },
+          ...metrics,
         });
       }
     } finally {
