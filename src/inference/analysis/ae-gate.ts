@@ -13,7 +13,14 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ModelLoadError } from '../model/manifest.js';
 import type { ModelSession } from '../model/session.js';
-import { AE_INPUT_VERSION, AE_SCALE, aeInputs, SEGMENT_LENGTH, toInputIndex } from './ae-input.js';
+import {
+  AE_INPUT_VERSION,
+  AE_SCALE,
+  type AeScale,
+  aeInputs,
+  SEGMENT_LENGTH,
+  toInputIndex,
+} from './ae-input.js';
 
 /** The model id under models/. */
 export const AE_MODEL_ID = 'ae-quality';
@@ -37,16 +44,18 @@ export interface AeGateResult {
 
 /**
  * Gate one lead (`samples` in mV at `fs` Hz) with the autoencoder `model`: segments per the contract of
- * ae-input.ts, each marked unreliable when its reconstruction error exceeds `threshold`.
+ * ae-input.ts, each marked unreliable when its reconstruction error exceeds `threshold`. `scale` is for
+ * model-selection experiments only; a shipped model is always used with the contract's.
  */
 export async function aeGate(
   model: ModelSession,
   samples: Float32Array,
   fs: number,
   threshold: number,
+  scale: AeScale = AE_SCALE,
 ): Promise<AeGateResult> {
   if (!(threshold > 0)) throw new RangeError(`aeGate: threshold must be positive, got ${threshold}`);
-  const inputs = aeInputs(samples, fs);
+  const inputs = aeInputs(samples, fs, { scale });
   const n = inputs.count;
   if (n === 0) return { segments: [], unreliableFraction: 0 };
   const input = model.manifest.inputs[0]!.name;
@@ -93,14 +102,19 @@ export interface AeThreshold {
   readonly threshold: number;
   readonly percentile: number;
   readonly chosenBy: string;
-  readonly contract: { readonly name: string; readonly version: number; readonly scale: string };
+  readonly contract: { readonly name: string; readonly version: number; readonly scale: AeScale };
 }
 
 /**
  * Read `<dir>/ae-quality.threshold.json` and check that it was derived under this build's input contract
  * (version and normalisation), so a stale threshold fails at start-up, not silently (STYLE habit 8).
+ * `anyScale` accepts another normalisation of the union (model-selection candidates only).
  */
-export async function readAeThreshold(dir: string, id: string = AE_MODEL_ID): Promise<AeThreshold> {
+export async function readAeThreshold(
+  dir: string,
+  id: string = AE_MODEL_ID,
+  anyScale = false,
+): Promise<AeThreshold> {
   const path = join(dir, `${id}.threshold.json`);
   let t: Partial<AeThreshold>;
   try {
@@ -115,7 +129,10 @@ export async function readAeThreshold(dir: string, id: string = AE_MODEL_ID): Pr
   if (t.contract?.name !== 'ae-input' || t.contract.version !== AE_INPUT_VERSION) {
     problems.push(`contract ${JSON.stringify(t.contract)} is not ae-input v${AE_INPUT_VERSION}`);
   }
-  if (t.contract?.scale !== AE_SCALE)
+  const scales: readonly AeScale[] = anyScale
+    ? ['record-r', 'segment-p98', 'segment-p98-record-cap']
+    : [AE_SCALE];
+  if (!scales.includes(t.contract?.scale as AeScale))
     problems.push(`scale ${t.contract?.scale} differs from the contract's ${AE_SCALE}`);
   if (problems.length) throw new ModelLoadError(`${path}: invalid threshold: ${problems.join('; ')}`);
   return t as AeThreshold;
