@@ -9,6 +9,7 @@ import { parseArgs } from 'node:util';
 import { type ExecutionProvider, loadRole } from '../inference/model/index.js';
 import { runDatasetBeats } from './dataset.js';
 import { runDatasetRhythm } from './dataset-rhythm.js';
+import { runEvalAe } from './eval-ae.js';
 import { evaluateBeats, formatBeatsReport } from './eval-beats.js';
 import { runEvalQrs } from './eval-qrs.js';
 import { evaluateRhythm, formatRhythmReport } from './eval-rhythm.js';
@@ -25,6 +26,8 @@ commands:
       score the shipped beat classifier (own QRS detector, shipped ONNX model), AAMI classes
   eval rhythm --db <dir with REFERENCE-v3.csv or REFERENCE.csv> [--records all|list|@file] [--json] [--metrics <file>]
       score the shipped rhythm model (N, A, O, ~) with the PhysioNet/CinC 2017 metric
+  eval ae --db <wfdb-dir> [--records all|DS2|list] [--json] [--metrics <file>]
+      fraction of 2.048-s segments the quality autoencoder flags unreliable (training/README.md)
   dataset beats --db <wfdb-dir> --records <DS1|DS2|all|list> --out <dir> [--peaks detected|reference]
       export beat-model inputs and labels as .npy for training
   dataset rhythm --db <dir> [--records all|DS1|DS2|list] [--stride <s>] --out <dir>
@@ -141,6 +144,28 @@ async function main(argv: string[]): Promise<number> {
       records: values.records,
       out: values.out,
       peaks: values.peaks as 'detected' | 'reference',
+    });
+  }
+  if (command === 'eval' && sub === 'ae') {
+    const { values } = parseArgs({
+      args: rest,
+      options: {
+        db: { type: 'string' },
+        records: { type: 'string', default: 'all' },
+        json: { type: 'boolean', default: false },
+        metrics: { type: 'string' },
+        ...modelOptions,
+      },
+      strict: true,
+    });
+    if (!values.db) throw new UsageError('eval ae: --db <wfdb-dir> is required');
+    return runEvalAe({
+      db: values.db,
+      records: values.records,
+      models: values.models,
+      provider: provider(values.provider),
+      json: values.json,
+      ...(values.metrics ? { metrics: values.metrics } : {}),
     });
   }
   if (command === 'dataset' && sub === 'rhythm') {
