@@ -10,7 +10,7 @@ import { rateAndIrregularity } from './analysis/rate.js';
 import { reliability } from './analysis/reliability.js';
 import { classifyRhythm } from './analysis/rhythm.js';
 import { findPatterns, findRuns } from './analysis/runs.js';
-import { countBy, timer } from './analysis/summary.js';
+import { countBy, timer, unreadableFraction } from './analysis/summary.js';
 import type { AnalysisResult } from './analysis/types.js';
 import { checkInput } from './analysis/validate.js';
 import { detectQrsDetailed } from './dsp/qrs.js';
@@ -97,8 +97,7 @@ export async function analyze(ecg: Ecg, engine: Engine): Promise<AnalysisResult>
     rhythm,
     quality: {
       segments: quality,
-      unreadableFraction:
-        quality.filter((s) => !s.readable).reduce((a, s) => a + s.end - s.start, 0) / lead.samples.length,
+      unreadableFraction: unreadableFraction(quality),
       autoencoderUnreliableFraction: gate.unreliableFraction,
       abstainedFraction: usable.fraction,
     },

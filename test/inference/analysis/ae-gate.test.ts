@@ -19,6 +19,7 @@ import { primaryLead } from '../../../src/inference/ecg.js';
 import { readWfdbRecord } from '../../../src/inference/io/record.js';
 import { loadModel, type ModelSession } from '../../../src/inference/model/session.js';
 import { FIXTURES, REPO_ROOT } from '../../support/shared-data.js';
+import { beatShape } from '../../support/synthetic-ecg.js';
 
 const MODELS = join(REPO_ROOT, 'models');
 
@@ -27,18 +28,6 @@ interface Golden {
   inputs: { segment: { shape: number[]; data: number[] } };
   outputs: { reconstruction: { shape: number[]; data: number[] } };
   errors: number[];
-}
-
-/** A beat as a sum of Gaussians (P, Q, R, S, T) around time 0, in mV; typical adult widths and delays. */
-function beatShape(t: number, rAmp: number): number {
-  const g = (mu: number, sigma: number, a: number) => a * Math.exp(-0.5 * ((t - mu) / sigma) ** 2);
-  return (
-    g(-0.16, 0.025, 0.15) +
-    g(-0.025, 0.008, -0.15) +
-    g(0, 0.01, rAmp) +
-    g(0.03, 0.01, -0.3) +
-    g(0.28, 0.045, 0.35)
-  );
 }
 
 /** Synthetic sinus rhythm at 75 bpm with R amplitude `rAmp`, plus 0.2 Hz baseline wander the band-pass removes. */

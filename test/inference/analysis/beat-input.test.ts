@@ -9,33 +9,7 @@ import {
   WINDOW_BEFORE,
   WINDOW_LENGTH,
 } from '../../../src/inference/analysis/beat-input.js';
-
-/** A beat as a sum of Gaussians (P, Q, R, S, T) around time 0, in mV; widths and delays are typical adult values. */
-function beatShape(t: number, rAmp: number): number {
-  const g = (mu: number, sigma: number, a: number) => a * Math.exp(-0.5 * ((t - mu) / sigma) ** 2);
-  return (
-    g(-0.16, 0.025, 0.15) +
-    g(-0.025, 0.008, -0.15) +
-    g(0, 0.01, rAmp) +
-    g(0.03, 0.01, -0.3) +
-    g(0.28, 0.045, 0.35)
-  );
-}
-
-/**
- * A synthetic ECG sampled at `fs`: beats at `beatTimes` (s), each R of amplitude `rAmp`, plus 0.2 Hz baseline
- * wander of 0.4 mV that the model's band-pass must remove.
- */
-function synth(fs: number, seconds: number, beatTimes: readonly number[], rAmp = 1.2): Float32Array {
-  const x = new Float32Array(Math.round(seconds * fs));
-  for (let i = 0; i < x.length; i++) {
-    const t = i / fs;
-    let v = 0.4 * Math.sin(2 * Math.PI * 0.2 * t);
-    for (const b of beatTimes) if (Math.abs(t - b) < 0.6) v += beatShape(t - b, rAmp);
-    x[i] = v;
-  }
-  return x;
-}
+import { synth } from '../../support/synthetic-ecg.js';
 
 /** Beat times on a 0.1 s grid, so they fall on exact samples at both 360 and 250 Hz. A premature beat at 4.4 s. */
 const TIMES = [0.8, 1.6, 2.4, 3.2, 4.0, 4.4, 5.6, 6.4, 7.2, 8.0, 8.8, 9.6, 10.4, 11.2];
