@@ -1,0 +1,215 @@
+/**
+ * Stored analyses → CDS Hooks cards (https://cds-hooks.hl7.org/2.0/#card-attributes).
+ * At most one card per finding (the most recent ECG that shows it wins); an indicator policy decides
+ * which findings make a card at all; every card states that it is AI output, preliminary, with the
+ * model version, the confidence and the evidence it rests on.
+ */
+import { createHash } from 'node:crypto';
+import type { Indicator } from '../config.js';
+import type { StoredFinding, StoredResult } from '../fhir/stored-result.js';
+import type { FindingCode } from '../inference/analysis/types.js';
+import type { Card, Coding, Link } from './types.js';
+
+/**
+ * Default indicator per finding. Critical: a ventricular tachycardia run can be life-threatening.
+ * Warning: AF (stroke risk, anticoagulation decision), SVT runs, frequent ectopy and bigeminy/trigeminy
+ * (worth a look, not an emergency). Info: rate-only findings. None: a normal ECG makes no card
+ * (CDS Hooks: cards should be actionable; alert fatigue) unless the policy says otherwise.
+ */
+export const DEFAULT_POLICY: Readonly<Record<FindingCode, Indicator>> = {
+  'ventricular-tachycardia-run': 'critical',
+  'atrial-fibrillation': 'warning',
+  'supraventricular-tachycardia-run': 'warning',
+  'frequent-pvcs': 'warning',
+  'frequent-pacs': 'warning',
+  'ventricular-bigeminy': 'warning',
+  'ventricular-trigeminy': 'warning',
+  'sinus-bradycardia': 'info',
+  'sinus-tachycardia': 'info',
+  'other-rhythm': 'info',
+  'sinus-rhythm': 'none',
+};
+
+/** SNOMED CT concepts for card topics (same codes as the DiagnosticReport conclusionCode). */
+const TOPIC: Readonly<Partial<Record<FindingCode, string>>> = {
+  'atrial-fibrillation': '164889003',
+  'sinus-rhythm': '426783006',
+  'sinus-bradycardia': '426177001',
+  'sinus-tachycardia': '427084000',
+  'ventricular-tachycardia-run': '164895002',
+  'supraventricular-tachycardia-run': '426761007',
+  'ventricular-bigeminy': '11157007',
+  'ventricular-trigeminy': '251180001',
+  'frequent-pvcs': '427172004',
+  'frequent-pacs': '284470004',
+};
+/** Findings without a SNOMED concept in our code list ("other rhythm") use our own code system. */
+export const FINDING_SYSTEM = 'urn:ecg-cds:finding';
+
+function topicOf(f: StoredFinding): Coding {
+  const sct = TOPIC[f.code];
+  return sct
+    ? { system: 'http://snomed.info/sct', code: sct, display: f.title }
+    : { system: FINDING_SYSTEM, code: f.code, display: f.title };
+}
+
+export const OVERRIDE_REASON_SYSTEM = 'urn:ecg-cds:override-reason';
+/** Offered with every card; CDS Hooks 2.0 requires `display` on each. */
+export const OVERRIDE_REASONS: readonly Coding[] = [
+  { system: OVERRIDE_REASON_SYSTEM, code: 'artifact', display: 'Signal artifact or misread ECG' },
+  { system: OVERRIDE_REASON_SYSTEM, code: 'disagree', display: 'Disagree with the interpretation' },
+  { system: OVERRIDE_REASON_SYSTEM, code: 'already-known', display: 'Already known and managed' },
+  { system: OVERRIDE_REASON_SYSTEM, code: 'not-relevant', display: 'Not relevant for this patient now' },
+];
+
+export const AI_NOTICE = 'AI-generated, preliminary — requires clinician review.';
+
+/** One analysed ECG with the links a card can offer. */
+export interface CardInput {
+  readonly result: StoredResult;
+  /** Absolute URL of the DiagnosticReport (the rendered result). */
+  readonly reportUrl?: string;
+  /** Absolute URL of the source ECG Observation (the waveform). */
+  readonly ecgUrl?: string;
+}
+
+export interface CardOptions {
+  readonly policy?: Readonly<Record<string, Indicator>>;
+  readonly sourceLabel: string;
+  readonly modelCardUrl: string;
+}
+
+/** Cards for a patient's recent analysed ECGs, newest first in `inputs`. */
+export function buildCards(inputs: readonly CardInput[], opts: CardOptions): Card[] {
+  const policy = { ...DEFAULT_POLICY, ...opts.policy } as Record<string, Indicator>;
+  const seen = new Set<string>();
+  const cards: Card[] = [];
+  for (const input of inputs) {
+    if (input.result.status !== 'ok') continue;
+    for (const f of input.result.findings) {
+      const level = policy[f.code] ?? 'info';
+      if (level === 'none' || seen.has(f.code)) continue;
+      seen.add(f.code);
+      cards.push(findingCard(input, f, level, opts));
+    }
+  }
+  // "Unable to analyse" only where the newest ECG could not be analysed: an older failure is superseded.
+  const newest = inputs[0];
+  if (newest?.result.status === 'unable') cards.push(unableCard(newest, opts));
+  const rank = { critical: 0, warning: 1, info: 2 } as const;
+  return cards.sort((a, b) => rank[a.indicator] - rank[b.indicator]);
+}
+
+function findingCard(
+  input: CardInput,
+  f: StoredFinding,
+  level: Exclude<Indicator, 'none'>,
+  opts: CardOptions,
+): Card {
+  const r = input.result;
+  const pct = Math.round(100 * f.confidence);
+  const when = dateOf(r.source.effective);
+  const summary = clip(`${f.title} suspected on ECG${when ? ` of ${when}` : ''} (AI, ${pct} % confidence)`);
+  return {
+    uuid: stableUuid(`${r.source.observationId}|${r.source.versionId ?? ''}|${r.modelVersion}|${f.code}`),
+    summary,
+    detail: findingDetail(r, f),
+    indicator: level,
+    source: {
+      label: opts.sourceLabel,
+      url: opts.modelCardUrl,
+      topic: topicOf(f),
+    },
+    overrideReasons: OVERRIDE_REASONS,
+    ...linksOf(input),
+  };
+}
+
+function findingDetail(r: StoredResult, f: StoredFinding): string {
+  const lines = [`**${AI_NOTICE}**`, ''];
+  lines.push(
+    `**${f.title}** — model confidence ${Math.round(100 * f.confidence)} % (calibrated probability).`,
+  );
+  const ecg = [
+    r.source.effective ? `recorded ${r.source.effective}` : undefined,
+    r.durationSeconds !== undefined ? `${formatDuration(r.durationSeconds)}` : undefined,
+    r.lead ? `lead ${r.lead}` : undefined,
+    r.heartRateBpm != null ? `heart rate ${Math.round(r.heartRateBpm)} bpm` : undefined,
+  ].filter(Boolean);
+  if (ecg.length) lines.push('', `ECG: ${ecg.join(', ')}.`);
+  if (f.onset !== undefined) lines.push(`First seen at ${clock(f.onset)} into the recording.`);
+  if (f.evidence.length) lines.push('', 'Evidence:', ...f.evidence.map((e) => `- ${e}`));
+  lines.push('', qualityLine(r));
+  if (r.limitations.length) lines.push('', 'Limitations:', ...r.limitations.map((l) => `- ${l}`));
+  lines.push(
+    '',
+    `Model version ${r.modelVersion}; see the model card for intended use and measured accuracy.`,
+  );
+  return lines.join('\n');
+}
+
+function qualityLine(r: StoredResult): string {
+  const a = r.abstainedFraction ?? 0;
+  if (a < 0.005) return 'Signal quality: the whole recording was readable.';
+  return `Signal quality: the analysis abstained on ${Math.round(100 * a)} % of the recording (noise or atypical signal).`;
+}
+
+function unableCard(input: CardInput, opts: CardOptions): Card {
+  const r = input.result;
+  const when = dateOf(r.source.effective);
+  const reason = r.unable?.reason ?? 'unknown reason';
+  return {
+    uuid: stableUuid(`${r.source.observationId}|${r.source.versionId ?? ''}|${r.modelVersion}|unable`),
+    summary: clip(`ECG${when ? ` of ${when}` : ''} could not be analysed by AI: ${reason}`),
+    detail: [
+      `**${AI_NOTICE}**`,
+      '',
+      `The most recent ECG could not be analysed automatically: ${reason}.`,
+      'Read the tracing directly; no rhythm interpretation is offered for it.',
+      '',
+      `Model version ${r.modelVersion}.`,
+    ].join('\n'),
+    indicator: 'info',
+    source: { label: opts.sourceLabel, url: opts.modelCardUrl },
+    ...linksOf(input),
+  };
+}
+
+function linksOf(input: CardInput): { links?: Link[] } {
+  const links: Link[] = [];
+  if (input.reportUrl)
+    links.push({ label: 'AI ECG report (FHIR DiagnosticReport)', url: input.reportUrl, type: 'absolute' });
+  if (input.ecgUrl)
+    links.push({ label: 'ECG waveform (FHIR Observation)', url: input.ecgUrl, type: 'absolute' });
+  return links.length ? { links } : {};
+}
+
+/** A UUID (RFC 4122 layout, version 5 bits) derived from a key: the same finding keeps the same card id. */
+export function stableUuid(key: string): string {
+  const h = createHash('sha1').update(`ecg-cds-card:${key}`).digest();
+  h[6] = (h[6]! & 0x0f) | 0x50;
+  h[8] = (h[8]! & 0x3f) | 0x80;
+  const x = h.subarray(0, 16).toString('hex');
+  return `${x.slice(0, 8)}-${x.slice(8, 12)}-${x.slice(12, 16)}-${x.slice(16, 20)}-${x.slice(20)}`;
+}
+
+/** CDS Hooks: summary SHALL be under 140 characters. */
+function clip(s: string): string {
+  return s.length < 140 ? s : `${s.slice(0, 138)}…`;
+}
+
+function dateOf(effective?: string): string | undefined {
+  return effective && /^\d{4}-\d{2}-\d{2}/.test(effective) ? effective.slice(0, 10) : undefined;
+}
+
+function clock(seconds: number): string {
+  const s = Math.max(0, Math.round(seconds));
+  const hh = Math.floor(s / 3600);
+  const mm = Math.floor((s % 3600) / 60);
+  const ss = s % 60;
+  return `${String(hh).padStart(2, '0')}:${String(mm).padStart(2, '0')}:${String(ss).padStart(2, '0')}`;
+}
+
+function formatDuration(seconds: number): string {
+  return seconds < 120 ? `${Math.round(seconds)} s` : `${Math.round(seconds / 60)} min`;
+}

@@ -1,0 +1,200 @@
+/**
+ * Configuration: environment → validated, typed Config (zod). Nothing else reads process.env
+ * (STYLE: config in one place). Secrets (FHIR_TOKEN, SUBSCRIPTION_SECRET) come only from env and are
+ * never logged: `redactedConfig()` is what start-up prints.
+ */
+import { resolve } from 'node:path';
+import { z } from 'zod';
+
+const bool = z
+  .enum(['true', 'false', '1', '0', 'yes', 'no'])
+  .transform((v) => v === 'true' || v === '1' || v === 'yes');
+
+const csv = z.string().transform((s) =>
+  s
+    .split(',')
+    .map((x) => x.trim())
+    .filter(Boolean),
+);
+
+const trustedIssuer = z.object({ iss: z.string().min(1), jwksUrl: z.string().url() });
+
+const indicator = z.enum(['critical', 'warning', 'info', 'none']);
+
+const EnvSchema = z.object({
+  PORT: z.coerce.number().int().min(0).max(65535).default(8080),
+  HOST: z.string().default('0.0.0.0'),
+  /** Public URL of this service as CDS clients call it (JWT `aud` is checked against it). */
+  PUBLIC_BASE_URL: z.string().url().optional(),
+  /** The hospital's FHIR server. Unset: demo mode with the embedded development FHIR server at /fhir. */
+  FHIR_BASE_URL: z.string().url().optional(),
+  FHIR_TOKEN: z.string().optional(),
+  FHIR_TIMEOUT_MS: z.coerce.number().int().positive().default(10_000),
+  /** Embedded server only: require a bearer token on /fhir (any of these values). */
+  DEV_FHIR_TOKENS: csv.optional(),
+  /** Embedded server only: keep its resources in this JSON file across restarts. */
+  DEV_FHIR_SNAPSHOT: z.string().optional(),
+  /** Seed the embedded server with the demo patients (default on in demo mode). */
+  DEMO_DATA: bool.optional(),
+  MODELS_DIR: z.string().default(resolve(import.meta.dirname, '..', 'models')),
+  ORT_PROVIDER: z.enum(['cpu', 'cuda']).default('cpu'),
+  /** JSON array of {"iss": "...", "jwksUrl": "https://..."}: the CDS clients we trust. */
+  CDS_TRUSTED_ISSUERS: z
+    .string()
+    .transform((s, ctx) => {
+      try {
+        return JSON.parse(s) as unknown;
+      } catch {
+        ctx.addIssue({ code: 'custom', message: 'CDS_TRUSTED_ISSUERS must be JSON' });
+        return z.NEVER;
+      }
+    })
+    .pipe(z.array(trustedIssuer))
+    .optional(),
+  /** JWKS URLs a token's `jku` header may name. */
+  CDS_JKU_ALLOWLIST: csv.optional(),
+  /** Trust the local development issuer (`ecg-cds dev-token`). Default: on in demo mode only. */
+  CDS_TRUST_DEV_ISSUER: bool.optional(),
+  DEV_KEY_PATH: z.string().default('.ecg-cds/dev-key.json'),
+  /** Time budget of one CDS hook call for on-demand analysis, ms (spec: answer in about 500 ms). */
+  HOOK_BUDGET_MS: z.coerce.number().int().positive().default(350),
+  /** How many recent ECGs a patient-view call looks at. */
+  HOOK_MAX_ECGS: z.coerce.number().int().min(1).max(20).default(5),
+  /** Card indicator per finding code, JSON object overriding the defaults, e.g. {"sinus-rhythm":"info"}. */
+  CARD_POLICY: z
+    .string()
+    .transform((s, ctx) => {
+      try {
+        return JSON.parse(s) as unknown;
+      } catch {
+        ctx.addIssue({ code: 'custom', message: 'CARD_POLICY must be JSON' });
+        return z.NEVER;
+      }
+    })
+    .pipe(z.record(z.string(), indicator))
+    .optional(),
+  MODEL_CARD_URL: z.string().url().optional(),
+  MAX_BODY_BYTES: z.coerce
+    .number()
+    .int()
+    .positive()
+    .default(20 * 1024 * 1024),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  // Subscriptions and nightly back-analysis (issue #5)
+  SUBSCRIPTION_SECRET: z.string().min(16).optional(),
+  SUBSCRIPTIONS_ENSURE: bool.optional(),
+  REDIS_URL: z.string().optional(),
+  NIGHTLY_CRON: z.string().default('0 2 * * *'),
+  NIGHTLY_TIMEZONE: z.string().default('UTC'),
+  NIGHTLY_ENABLED: bool.default(true),
+  BATCH_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(2),
+  BATCH_RATE_PER_SEC: z.coerce.number().positive().default(50),
+});
+
+export type Indicator = z.infer<typeof indicator>;
+
+export interface Config {
+  readonly port: number;
+  readonly host: string;
+  readonly publicBaseUrl: string;
+  /** True without FHIR_BASE_URL: embedded FHIR server at /fhir, demo data, dev issuer trusted. */
+  readonly demo: boolean;
+  readonly fhir: { readonly baseUrl: string; readonly token?: string; readonly timeoutMs: number };
+  readonly devFhir: {
+    readonly tokens?: readonly string[];
+    readonly snapshot?: string;
+    readonly demoData: boolean;
+  };
+  readonly modelsDir: string;
+  readonly provider: 'cpu' | 'cuda';
+  readonly auth: {
+    readonly issuers: ReadonlyArray<{ iss: string; jwksUrl: string }>;
+    readonly jkuAllowList: readonly string[];
+    readonly trustDevIssuer: boolean;
+    readonly devKeyPath: string;
+  };
+  readonly hook: {
+    readonly budgetMs: number;
+    readonly maxEcgs: number;
+    readonly policy: Readonly<Record<string, Indicator>>;
+  };
+  readonly modelCardUrl: string;
+  readonly maxBodyBytes: number;
+  readonly logLevel: string;
+  readonly subscriptions: { readonly secret?: string; readonly ensureAtStart: boolean };
+  readonly redisUrl?: string;
+  readonly nightly: {
+    readonly enabled: boolean;
+    readonly cron: string;
+    readonly timezone: string;
+    readonly concurrency: number;
+    readonly ratePerSec: number;
+  };
+}
+
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+}
+
+/** Parse and validate the environment; throws ConfigError listing every problem. */
+export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
+  const parsed = EnvSchema.safeParse(env);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ');
+    throw new ConfigError(`invalid configuration: ${problems}`);
+  }
+  const e = parsed.data;
+  const demo = e.FHIR_BASE_URL === undefined;
+  const publicBaseUrl = (e.PUBLIC_BASE_URL ?? `http://localhost:${e.PORT}`).replace(/\/+$/, '');
+  return {
+    port: e.PORT,
+    host: e.HOST,
+    publicBaseUrl,
+    demo,
+    fhir: {
+      baseUrl: (e.FHIR_BASE_URL ?? `${publicBaseUrl}/fhir`).replace(/\/+$/, ''),
+      ...(e.FHIR_TOKEN ? { token: e.FHIR_TOKEN } : {}),
+      timeoutMs: e.FHIR_TIMEOUT_MS,
+    },
+    devFhir: {
+      ...(e.DEV_FHIR_TOKENS ? { tokens: e.DEV_FHIR_TOKENS } : {}),
+      ...(e.DEV_FHIR_SNAPSHOT ? { snapshot: e.DEV_FHIR_SNAPSHOT } : {}),
+      demoData: e.DEMO_DATA ?? demo,
+    },
+    modelsDir: e.MODELS_DIR,
+    provider: e.ORT_PROVIDER,
+    auth: {
+      issuers: e.CDS_TRUSTED_ISSUERS ?? [],
+      jkuAllowList: e.CDS_JKU_ALLOWLIST ?? [],
+      trustDevIssuer: e.CDS_TRUST_DEV_ISSUER ?? demo,
+      devKeyPath: e.DEV_KEY_PATH,
+    },
+    hook: { budgetMs: e.HOOK_BUDGET_MS, maxEcgs: e.HOOK_MAX_ECGS, policy: e.CARD_POLICY ?? {} },
+    modelCardUrl: e.MODEL_CARD_URL ?? `${publicBaseUrl}/models/MODEL_CARD.md`,
+    maxBodyBytes: e.MAX_BODY_BYTES,
+    logLevel: e.LOG_LEVEL,
+    subscriptions: {
+      ...(e.SUBSCRIPTION_SECRET ? { secret: e.SUBSCRIPTION_SECRET } : {}),
+      ensureAtStart: e.SUBSCRIPTIONS_ENSURE ?? demo,
+    },
+    ...(e.REDIS_URL ? { redisUrl: e.REDIS_URL } : {}),
+    nightly: {
+      enabled: e.NIGHTLY_ENABLED,
+      cron: e.NIGHTLY_CRON,
+      timezone: e.NIGHTLY_TIMEZONE,
+      concurrency: e.BATCH_CONCURRENCY,
+      ratePerSec: e.BATCH_RATE_PER_SEC,
+    },
+  };
+}
+
+/** The config with secrets replaced, for the start-up log. */
+export function redactedConfig(c: Config): unknown {
+  return {
+    ...c,
+    fhir: { ...c.fhir, token: c.fhir.token ? '[redacted]' : undefined },
+    devFhir: { ...c.devFhir, tokens: c.devFhir.tokens ? '[redacted]' : undefined },
+    subscriptions: { ...c.subscriptions, secret: c.subscriptions.secret ? '[redacted]' : undefined },
+    redisUrl: c.redisUrl ? c.redisUrl.replace(/\/\/[^@]*@/, '//[redacted]@') : undefined,
+  };
+}
