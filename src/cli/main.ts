@@ -32,6 +32,9 @@ commands:
       export beat-model inputs and labels as .npy for training
   dataset rhythm --db <dir> [--records all|DS1|DS2|list] [--stride <s>] --out <dir>
       export rhythm-model inputs (10-s windows + RR/AF features) and labels as .npy for training
+  dev-token --aud <url> [--key <path>] [--sub <id>] [--ttl <s>]
+      print a CDS Hooks client JWT for <url> (the exact endpoint called), signed by the local dev key
+      (created at .ecg-cds/dev-key.json on first use); trusted only by a service in demo/dev mode
   help
       this text
 
@@ -188,6 +191,37 @@ async function main(argv: string[]): Promise<number> {
       out: values.out,
       ...(strideS === undefined ? {} : { strideS }),
     });
+  }
+  if (command === 'dev-token') {
+    const { values } = parseArgs({
+      args: argv.slice(1),
+      options: {
+        aud: { type: 'string' },
+        key: { type: 'string' },
+        sub: { type: 'string' },
+        ttl: { type: 'string' },
+      },
+      strict: true,
+    });
+    if (!values.aud || !URL.canParse(values.aud))
+      throw new UsageError('dev-token: --aud <url> (the absolute URL of the CDS endpoint) is required');
+    const ttlSec = values.ttl === undefined ? undefined : Number(values.ttl);
+    if (ttlSec !== undefined && !(Number.isInteger(ttlSec) && ttlSec > 0))
+      throw new UsageError('dev-token: --ttl must be a positive whole number of seconds');
+    // Loaded here so the other commands do not pay for jose.
+    const { DEFAULT_DEV_KEY_PATH, loadOrCreateDevKey, signDevToken } = await import(
+      '../cds-hooks/dev-key.js'
+    );
+    const key = await loadOrCreateDevKey(resolve(values.key ?? DEFAULT_DEV_KEY_PATH)).catch((e: Error) => {
+      throw e.name === 'DevKeyError' ? new UsageError(e.message) : e;
+    });
+    const token = await signDevToken(key, {
+      aud: values.aud,
+      ...(values.sub === undefined ? {} : { sub: values.sub }),
+      ...(ttlSec === undefined ? {} : { ttlSec }),
+    });
+    process.stdout.write(`${token}\n`);
+    return 0;
   }
   throw new UsageError(`unknown command: ${[command, sub].filter(Boolean).join(' ')}\n\n${USAGE}`);
 }

@@ -63,3 +63,17 @@ export async function loadRole(
   const shipped = await readShipped(dir);
   return loadModel(dir, shipped[role], opts);
 }
+
+/**
+ * One version string for the whole model set, e.g. "beat-cnn@2.0.0+rhythm-cnn@1.0.0+ae-quality@1.0.0":
+ * results are keyed by it, so shipping any new model re-analyses history (issue #5).
+ */
+export function modelSetVersion(engine: Engine): string {
+  return MODEL_ROLES.map((r) => `${engine[r].manifest.id}@${engine[r].manifest.version}`).join('+');
+}
+
+/** The execution provider actually running (cpu when any model fell back). */
+export function engineProvider(engine: Engine): string {
+  const set = new Set(MODEL_ROLES.map((r) => engine[r].provider));
+  return set.size === 1 ? [...set][0]! : [...set].join(',');
+}
