@@ -87,7 +87,7 @@ export function walkNoEmpty(node: unknown, path: string, errors: string[]): void
   else if (node === '') errors.push(`${path} is ""`);
   else if (Array.isArray(node)) {
     if (node.length === 0 && !/^\.(cards|services)$/.test(path)) errors.push(`${path} is []`);
-    node.forEach((x, i) => walkNoEmpty(x, `${path}[${i}]`, errors));
+    for (const [i, x] of node.entries()) walkNoEmpty(x, `${path}[${i}]`, errors);
   } else if (typeof node === 'object') {
     const entries = Object.entries(node as Schema);
     if (entries.length === 0) errors.push(`${path} is {}`);
