@@ -1,0 +1,111 @@
+/**
+ * The Observations of one analysis, each `DiagnosticReport.result` of the report:
+ *  - one EKG impression (LOINC 8601-7) per finding: SNOMED CT + our finding code, confidence, evidence;
+ *  - heart rate (LOINC 8867-4, UCUM /min; `dataAbsentReason` when the analysis found no reliable rate);
+ *  - one beat count per AAMI class (valueInteger): V are the PVCs, S the PACs.
+ * All derive from the source ECG Observation (`derivedFrom`) and name the model as their `device`, as the
+ * AI Transparency IG's "Oxygen Saturation example with AI device" does.
+ */
+import { AAMI_CLASSES, type AamiClass } from '../../inference/analysis/aami.js';
+import type { StoredFinding, StoredResult } from '../stored-result.js';
+import {
+  AAMI_CLASS_DISPLAY,
+  AAMI_CLASS_SYSTEM,
+  DATA_ABSENT_REASON_SYSTEM,
+  EXT,
+  FINDING_SYSTEM,
+  LOINC_EKG_IMPRESSION,
+  LOINC_HEART_RATE,
+  OBSERVATION_CATEGORY_SYSTEM,
+  SNOMED_OF_FINDING,
+  SNOMED_SYSTEM,
+  UCUM_SYSTEM,
+} from './codes.js';
+import { partIdentifier } from './identity.js';
+import { aiMeta, seconds } from './meta.js';
+
+/** What every Observation of one analysis shares. */
+export interface ObservationContext {
+  readonly key: string;
+  readonly subject?: fhir4.Reference;
+  readonly effective?: string;
+  readonly issued: string;
+  readonly source: fhir4.Reference;
+  readonly device: fhir4.Reference;
+}
+
+/** Part names, also the suffix of each Observation's identifier (see `partIdentifier`). */
+export const PART = {
+  finding: (index: number) => `finding-${index}`,
+  heartRate: 'hr',
+  count: (c: AamiClass) => `count-${c}`,
+} as const;
+
+/** All result Observations of `result`, in report order: findings, heart rate, counts. */
+export function resultObservations(result: StoredResult, ctx: ObservationContext): fhir4.Observation[] {
+  const out = result.findings.map((f, i) => impression(f, PART.finding(i), ctx));
+  if (result.heartRateBpm !== undefined) out.push(heartRate(result.heartRateBpm, ctx));
+  if (result.counts) for (const c of AAMI_CLASSES) out.push(beatCount(c, result.counts[c], ctx));
+  return out;
+}
+
+function impression(f: StoredFinding, part: string, ctx: ObservationContext): fhir4.Observation {
+  const snomed = SNOMED_OF_FINDING[f.code];
+  const extension: fhir4.Extension[] = [{ url: EXT.confidence, valueDecimal: f.confidence }];
+  if (f.onset !== undefined) extension.push({ url: EXT.onset, valueQuantity: seconds(f.onset) });
+  return {
+    ...base(part, ctx),
+    extension,
+    code: { coding: [{ ...LOINC_EKG_IMPRESSION }], text: 'ECG impression (AI-generated)' },
+    valueCodeableConcept: {
+      coding: [
+        ...(snomed ? [{ system: SNOMED_SYSTEM, code: snomed.code, display: snomed.display }] : []),
+        { system: FINDING_SYSTEM, code: f.code, display: f.title },
+      ],
+      text: f.title,
+    },
+    ...(f.evidence.length > 0 ? { note: f.evidence.map((text) => ({ text })) } : {}),
+  };
+}
+
+function heartRate(bpm: number | null, ctx: ObservationContext): fhir4.Observation {
+  return {
+    ...base(PART.heartRate, ctx),
+    code: { coding: [{ ...LOINC_HEART_RATE }], text: 'Heart rate (from ECG)' },
+    ...(bpm === null
+      ? {
+          dataAbsentReason: {
+            coding: [{ system: DATA_ABSENT_REASON_SYSTEM, code: 'unknown', display: 'Unknown' }],
+            text: 'No reliable heart rate in this recording',
+          },
+        }
+      : { valueQuantity: { value: bpm, unit: '/min', system: UCUM_SYSTEM, code: '/min' } }),
+  };
+}
+
+function beatCount(c: AamiClass, count: number, ctx: ObservationContext): fhir4.Observation {
+  const display = AAMI_CLASS_DISPLAY[c];
+  return {
+    ...base(PART.count(c), ctx),
+    code: { coding: [{ system: AAMI_CLASS_SYSTEM, code: c, display }], text: `${display}, count` },
+    valueInteger: count,
+  };
+}
+
+function base(part: string, ctx: ObservationContext) {
+  return {
+    resourceType: 'Observation' as const,
+    meta: aiMeta(),
+    identifier: [partIdentifier(ctx.key, part)],
+    status: 'preliminary' as const,
+    // "procedure": observations from non-laboratory, non-imaging procedures such as electrodiagnostics.
+    category: [
+      { coding: [{ system: OBSERVATION_CATEGORY_SYSTEM, code: 'procedure', display: 'Procedure' }] },
+    ],
+    ...(ctx.subject ? { subject: ctx.subject } : {}),
+    ...(ctx.effective ? { effectiveDateTime: ctx.effective } : {}),
+    issued: ctx.issued,
+    device: ctx.device,
+    derivedFrom: [ctx.source],
+  };
+}
