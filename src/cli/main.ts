@@ -35,6 +35,9 @@ commands:
   dev-token --aud <url> [--key <path>] [--sub <id>] [--ttl <s>]
       print a CDS Hooks client JWT for <url> (the exact endpoint called), signed by the local dev key
       (created at .ecg-cds/dev-key.json on first use); trusted only by a service in demo/dev mode
+  import <record-path> --patient <id> [--fhir <url>] [--token <t>]
+      encode a WFDB/CinC record as an ECG Observation; create it on --fhir (conditional create on the
+      record name) and print its id, or print the Observation JSON when --fhir is absent
   help
       this text
 
@@ -223,6 +226,26 @@ async function main(argv: string[]): Promise<number> {
     process.stdout.write(`${token}\n`);
     return 0;
   }
+  if (command === 'import') {
+    const { values, positionals } = parseArgs({
+      args: argv.slice(1),
+      options: { patient: { type: 'string' }, fhir: { type: 'string' }, token: { type: 'string' } },
+      allowPositionals: true,
+      strict: true,
+    });
+    const [recordPath, ...extra] = positionals;
+    if (!recordPath || extra.length || !values.patient)
+      throw new UsageError('import: <record-path> and --patient <id> are required');
+    if (values.fhir !== undefined && !URL.canParse(values.fhir))
+      throw new UsageError('import: --fhir must be an absolute URL (the FHIR base)');
+    const { runImport } = await import('./import.js');
+    return runImport({
+      recordPath,
+      patientId: values.patient,
+      ...(values.fhir === undefined ? {} : { fhir: values.fhir }),
+      ...(values.token === undefined ? {} : { token: values.token }),
+    });
+  }
   throw new UsageError(`unknown command: ${[command, sub].filter(Boolean).join(' ')}\n\n${USAGE}`);
 }
 
@@ -248,6 +271,8 @@ main(process.argv.slice(2)).then(
       e instanceof UsageError ||
       e.name === 'RecordReadError' ||
       e.name === 'ModelLoadError' ||
+      e.name === 'DecodeError' ||
+      e.name === 'FhirRequestError' ||
       (e as NodeJS.ErrnoException).code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION' ||
       (e as NodeJS.ErrnoException).code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE';
     process.stderr.write(`ecg-cds: ${known ? e.message : (e.stack ?? String(e))}\n`);

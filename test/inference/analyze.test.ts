@@ -70,18 +70,29 @@ describe('analyze() on committed excerpts', () => {
   it('abstains on the 0 dB noise excerpt: part of it is excluded', async () => {
     const { ecg } = await readWfdbRecord(join(FIXTURES, 'nstdb/nstdb-118e00-5m-7m'));
     const r = await analyze(ecg, engine);
-    if (r.status === 'ok') assert.ok(r.quality.abstainedFraction > 0.1, `abstained ${r.quality.abstainedFraction}`);
+    if (r.status === 'ok')
+      assert.ok(r.quality.abstainedFraction > 0.1, `abstained ${r.quality.abstainedFraction}`);
     else assert.equal(r.code, 'unreadable');
   });
 });
 
 describe('analyze() on bad input: an explicit "unable to analyse" with the reason', () => {
-  const base = (samples: Float32Array, fs = 360): Ecg => ({ leads: [{ name: 'II', samples }], fs, sourceId: 'test' });
-  const sine = (n: number, fs: number) => Float32Array.from({ length: n }, (_, i) => Math.sin((2 * Math.PI * i) / fs));
+  const base = (samples: Float32Array, fs = 360): Ecg => ({
+    leads: [{ name: 'II', samples }],
+    fs,
+    sourceId: 'test',
+  });
+  const sine = (n: number, fs: number) =>
+    Float32Array.from({ length: n }, (_, i) => Math.sin((2 * Math.PI * i) / fs));
   const cases: Array<[string, Ecg, AnalysisResult['status'], string]> = [
     ['too short', base(sine(360 * 2, 360)), 'unable', 'too-short'],
     ['flat line', base(new Float32Array(360 * 20)), 'unable', 'flat-line'],
-    ['NaN samples', base(sine(360 * 20, 360).map((v, i) => (i === 1000 ? Number.NaN : v))), 'unable', 'not-finite'],
+    [
+      'NaN samples',
+      base(sine(360 * 20, 360).map((v, i) => (i === 1000 ? Number.NaN : v))),
+      'unable',
+      'not-finite',
+    ],
     ['absurd rate', base(sine(100, 5), 5), 'unable', 'bad-rate'],
     ['no leads', { leads: [], fs: 360, sourceId: 'test' }, 'unable', 'no-leads'],
   ];

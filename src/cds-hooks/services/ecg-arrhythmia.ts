@@ -41,12 +41,17 @@ export interface EcgServiceDeps {
 export function ecgArrhythmiaService(deps: EcgServiceDeps): CdsService {
   const ecgQuery = (patient: string) => ({
     resourceType: 'Observation',
-    params: { patient, code: deps.ecgCodes, _sort: '-date', _count: String(deps.maxEcgs) },
+    params: {
+      subject: `Patient/${patient}`,
+      code: deps.ecgCodes,
+      _sort: '-date',
+      _count: String(deps.maxEcgs),
+    },
   });
   const reportQuery = (patient: string) => ({
     resourceType: 'DiagnosticReport',
     params: {
-      patient,
+      subject: `Patient/${patient}`,
       code: 'http://loinc.org|11524-6',
       _sort: '-issued',
       _count: '50',

@@ -4,7 +4,7 @@ import { recordTemplate, WINDOW_LENGTH, windowTensor } from '../../../src/infere
 
 const beats = (values: number[][]) => {
   const w = new Float32Array(values.length * WINDOW_LENGTH);
-  values.forEach((row, i) => row.forEach((v, k) => (w[i * WINDOW_LENGTH + k] = v)));
+  for (const [i, row] of values.entries()) for (const [k, v] of row.entries()) w[i * WINDOW_LENGTH + k] = v;
   return w;
 };
 

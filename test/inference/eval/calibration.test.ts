@@ -23,6 +23,6 @@ describe('calibration measures', () => {
     };
     const p2 = softmax(z.map((v) => v / 2));
     const back = atTemperatureOne(p2, 2);
-    softmax(z).forEach((v, i) => assert.ok(Math.abs(v - back[i]!) < 1e-12));
+    for (const [i, v] of softmax(z).entries()) assert.ok(Math.abs(v - back[i]!) < 1e-12);
   });
 });

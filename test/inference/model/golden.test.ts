@@ -3,7 +3,7 @@
  * (`models/<id>.golden.json`, written by training), within the stated tolerance (≤ 1e-4).
  */
 import assert from 'node:assert/strict';
-import { readFile, readdir } from 'node:fs/promises';
+import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { type FloatTensor, loadModel } from '../../../src/inference/model/index.js';
@@ -24,7 +24,8 @@ describe('ONNX models equal their PyTorch references', () => {
   it('every manifest has golden vectors', async () => {
     const manifests = (await readdir(MODELS)).filter((f) => f.endsWith('.manifest.json'));
     assert.ok(manifests.length > 0, 'no models shipped');
-    for (const m of manifests) assert.ok(goldenFiles.includes(m.replace('.manifest.json', '.golden.json')), `${m} has no golden file`);
+    for (const m of manifests)
+      assert.ok(goldenFiles.includes(m.replace('.manifest.json', '.golden.json')), `${m} has no golden file`);
   });
 
   for (const file of goldenFiles) {
@@ -35,7 +36,8 @@ describe('ONNX models equal their PyTorch references', () => {
       const model = await loadModel(MODELS, id);
       try {
         const feeds: Record<string, FloatTensor> = {};
-        for (const [name, t] of Object.entries(golden.inputs)) feeds[name] = { data: Float32Array.from(t.data), dims: t.shape };
+        for (const [name, t] of Object.entries(golden.inputs))
+          feeds[name] = { data: Float32Array.from(t.data), dims: t.shape };
         const out = await model.run(feeds);
         for (const [name, want] of Object.entries(golden.outputs)) {
           const got = out[name];

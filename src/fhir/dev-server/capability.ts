@@ -1,0 +1,86 @@
+/**
+ * The CapabilityStatement served at `GET /metadata`: what this dev server actually implements.
+ * https://hl7.org/fhir/R4/capabilitystatement.html and https://hl7.org/fhir/R4/http.html#capabilities
+ */
+import { getResourceTypes, getSearchParameters } from '@medplum/core';
+import { ensureFhirDefinitions } from './definitions.js';
+
+/** Search parameter types the in-memory matcher evaluates (see search.ts). */
+const SEARCHABLE = new Set(['reference', 'string', 'uri', 'token', 'date']);
+
+const TYPE_INTERACTIONS: fhir4.CapabilityStatementRestResourceInteraction['code'][] = [
+  'read',
+  'vread',
+  'update',
+  'patch',
+  'delete',
+  'history-instance',
+  'create',
+  'search-type',
+];
+
+export interface CapabilityOptions {
+  readonly baseUrl: string;
+  readonly tokenRequired: boolean;
+  /** Server start time, the statement's `date`. */
+  readonly date: string;
+}
+
+/** Build the CapabilityStatement (callers memoise it: it lists every R4 resource type). */
+export function buildCapabilityStatement(options: CapabilityOptions): fhir4.CapabilityStatement {
+  ensureFhirDefinitions();
+  // Only the R4 core profiles are indexed (definitions.ts), so these are R4 types, not medplum's own.
+  const resource = [...getResourceTypes()]
+    .sort()
+    .map((type) => resourceCapability(type as fhir4.CapabilityStatementRestResource['type']));
+  return {
+    resourceType: 'CapabilityStatement',
+    status: 'active',
+    date: options.date,
+    publisher: 'ecg-cds',
+    kind: 'instance',
+    software: { name: 'ecg-cds development FHIR server (@medplum/fhir-router, in memory)' },
+    implementation: {
+      description:
+        'For development, demos and tests only; production points FHIR_BASE_URL at the hospital server.',
+      url: options.baseUrl,
+    },
+    fhirVersion: '4.0.1',
+    format: ['json', 'application/fhir+json'],
+    patchFormat: ['application/json-patch+json'],
+    rest: [
+      {
+        mode: 'server',
+        ...(options.tokenRequired
+          ? { security: { description: 'Bearer token required (Authorization header).' } }
+          : {}),
+        resource,
+        interaction: [{ code: 'transaction' }, { code: 'batch' }],
+      },
+    ],
+  };
+}
+
+function resourceCapability(
+  type: fhir4.CapabilityStatementRestResource['type'],
+): fhir4.CapabilityStatementRestResource {
+  const searchParam = Object.entries(getSearchParameters(type) ?? {})
+    .filter(([, p]) => SEARCHABLE.has(p.type as string))
+    .map(([name, p]) => ({
+      name,
+      type: p.type as fhir4.CapabilityStatementRestResourceSearchParam['type'],
+      ...(p.url ? { definition: p.url } : {}),
+    }))
+    .sort((a, b) => a.name.localeCompare(b.name));
+  return {
+    type,
+    interaction: TYPE_INTERACTIONS.map((code) => ({ code })),
+    versioning: 'versioned',
+    readHistory: true,
+    updateCreate: true,
+    conditionalCreate: true,
+    conditionalUpdate: true,
+    conditionalDelete: 'single',
+    searchParam,
+  };
+}

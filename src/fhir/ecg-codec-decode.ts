@@ -1,0 +1,216 @@
+/**
+ * FHIR Observation (`valueSampledData`, R4 or R5 form) → {@link Ecg}.
+ * SampledData: https://hl7.org/fhir/R4/datatypes.html#SampledData and https://hl7.org/fhir/R5/datatypes.html#SampledData
+ *
+ * Policies, each a deliberate choice:
+ * - Value = `origin.value + factor × datum`, then scaled to mV by `origin`'s UCUM unit (uV/µV/mV/V).
+ *   An origin without any unit (as in the HL7 example "ekg") decodes to the literal values, unscaled:
+ *   nothing says what they are, so we neither guess µV nor refuse the example the spec ships.
+ * - `E`, `L`, `U` tokens and gaps between parts of a lead are marked in the lead's `invalid` mask; the sample
+ *   holds the last valid value (the first valid one at the start), as the WFDB reader does.
+ * - `lowerLimit` / `upperLimit` are checked for sense but do not clip or mask numeric data: the HL7
+ *   example's literal values lie above its own upperLimit and a conforming decoder still returns them.
+ * - Leads are named by MDC lead code (both MDC systems). A component coded only with MDC 131328
+ *   (unspecified lead), and a top-level `valueSampledData`, decode as a lead named by `code.text` or
+ *   "unspecified" ("ch1"… when `dimensions` > 1); any other component code is an `unknown-lead-code`.
+ * - Parts of one lead (several components with the same lead) are placed on one timeline by the
+ *   `observation-timeOffset` extension (ms), or follow each other in document order without it.
+ */
+import type { Ecg, Lead } from '../inference/ecg.js';
+import { CODEC_LIMITS, type CodecLimits, DecodeError } from './ecg-codec-errors.js';
+import {
+  checkLimits,
+  finiteOr,
+  leadNames,
+  periodMs,
+  type SampledDataIn,
+  timeOffsetMs,
+  voltageToMv,
+} from './ecg-codec-sampled-data.js';
+import { countTokens, fillPart, holdInvalid, type TokenSource } from './ecg-codec-tokens.js';
+
+interface Part extends TokenSource {
+  /** One lead name per dimension. */
+  readonly leads: readonly string[];
+  readonly nSamples: number;
+  readonly periodMs: number;
+  readonly offsetMs: number | undefined;
+}
+
+/**
+ * Decode an ECG Observation into an {@link Ecg} (leads in mV, invalid mask, fs, start time).
+ * Throws {@link DecodeError} with a stable code; all limits are checked before samples are allocated.
+ */
+export function decodeEcgObservation(obs: fhir4.Observation, limits?: Partial<CodecLimits>): Ecg {
+  const lim: CodecLimits = { ...CODEC_LIMITS, ...limits };
+  if (obs?.resourceType !== 'Observation') {
+    throw new DecodeError('no-sampled-data', `expected an Observation, got ${String(obs?.resourceType)}`);
+  }
+  const raw: {
+    where: string;
+    sd: SampledDataIn;
+    code: fhir4.CodeableConcept | undefined;
+    top: boolean;
+    ext?: fhir4.Extension[];
+  }[] = [];
+  if (obs.valueSampledData)
+    raw.push({ where: 'valueSampledData', sd: obs.valueSampledData, code: obs.code, top: true });
+  (obs.component ?? []).forEach((c, i) => {
+    if (c.valueSampledData) {
+      raw.push({
+        where: `component[${i}]`,
+        sd: c.valueSampledData,
+        code: c.code,
+        top: false,
+        ext: c.extension,
+      });
+    }
+  });
+  if (raw.length === 0) {
+    throw new DecodeError(
+      'no-sampled-data',
+      'Observation has no valueSampledData, neither top-level nor in a component',
+    );
+  }
+
+  // Pass 1: count tokens (no parsing, no allocation) and read every part's metadata.
+  let tokenBudget = lim.maxTotalTokens;
+  const parts: Part[] = raw.map(({ where, sd, code, top, ext }) => {
+    const data = sd.data;
+    if (typeof data !== 'string') {
+      throw new DecodeError('no-sampled-data', `${where}: SampledData has no data`);
+    }
+    const dims = sd.dimensions;
+    if (!Number.isInteger(dims) || dims < 1) {
+      throw new DecodeError(
+        'bad-sampled-data',
+        `${where}: dimensions must be a positive integer, got ${String(dims)}`,
+      );
+    }
+    // A string longer than the allowed tokens could fill fails before a character is read.
+    const budget = Math.min(tokenBudget, lim.maxSamplesPerLead * dims);
+    if (data.length > (budget + 1) * (lim.maxTokenChars + 1)) {
+      throw new DecodeError(
+        'too-many-samples',
+        `${where}: data of ${data.length} characters holds more tokens than the limits allow ` +
+          `(maxSamplesPerLead ${lim.maxSamplesPerLead}, maxTotalTokens ${lim.maxTotalTokens})`,
+      );
+    }
+    const tokens = countTokens(data, budget + 1);
+    if (tokens > budget) {
+      throw new DecodeError(
+        'too-many-samples',
+        tokens > tokenBudget
+          ? `${where}: more than ${lim.maxTotalTokens} data tokens in all (limit maxTotalTokens)`
+          : `${where}: more than ${lim.maxSamplesPerLead} samples per lead (limit maxSamplesPerLead)`,
+      );
+    }
+    if (tokens === 0) throw new DecodeError('no-sampled-data', `${where}: SampledData data is empty`);
+    tokenBudget -= tokens;
+    if (tokens % dims !== 0) {
+      throw new DecodeError(
+        'dimension-mismatch',
+        `${where}: ${tokens} data tokens is not a multiple of dimensions ${dims}`,
+      );
+    }
+    checkLimits(sd, where);
+    return {
+      where,
+      data,
+      dims,
+      maxTokenChars: lim.maxTokenChars,
+      leads: leadNames(code, dims, where, top),
+      nSamples: tokens / dims,
+      periodMs: periodMs(sd, where),
+      offsetMs: timeOffsetMs(ext, where),
+      toMv: voltageToMv(sd.origin, where),
+      origin: finiteOr(sd.origin?.value, undefined, `${where}: origin.value`),
+      factor: finiteOr(sd.factor, 1, `${where}: factor`),
+    };
+  });
+
+  // A rate within 1 ppm of a whole number is that number: encoders print periods like 2.777778 ms (360 Hz).
+  const rawFs = 1000 / parts[0]!.periodMs;
+  const fs = Math.abs(rawFs - Math.round(rawFs)) <= 1e-6 * rawFs ? Math.round(rawFs) : rawFs;
+  for (const p of parts) {
+    if (Math.abs(p.periodMs - parts[0]!.periodMs) > 1e-6 * parts[0]!.periodMs) {
+      throw new DecodeError(
+        'inconsistent-rate',
+        `${p.where}: sample spacing ${p.periodMs} ms differs from ${parts[0]!.where}'s ${parts[0]!.periodMs} ms`,
+      );
+    }
+  }
+
+  // Pass 2: place every part on one timeline (sample indices), per lead.
+  const byLead = new Map<string, { part: Part; dim: number; start: number }[]>();
+  const nextStart = new Map<string, number>();
+  for (const part of parts) {
+    part.leads.forEach((lead, dim) => {
+      const start =
+        part.offsetMs === undefined ? (nextStart.get(lead) ?? 0) : Math.round((part.offsetMs * fs) / 1000);
+      nextStart.set(lead, start + part.nSamples);
+      const list = byLead.get(lead) ?? [];
+      list.push({ part, dim, start });
+      byLead.set(lead, list);
+    });
+  }
+  if (byLead.size > lim.maxLeads) {
+    throw new DecodeError(
+      'too-many-leads',
+      `${byLead.size} leads exceed the limit of ${lim.maxLeads} (maxLeads)`,
+    );
+  }
+  let t0 = Number.POSITIVE_INFINITY;
+  let t1 = Number.NEGATIVE_INFINITY;
+  for (const [lead, list] of byLead) {
+    list.sort((a, b) => a.start - b.start);
+    list.forEach((seg, k) => {
+      t0 = Math.min(t0, seg.start);
+      t1 = Math.max(t1, seg.start + seg.part.nSamples);
+      const prev = list[k - 1];
+      if (prev && seg.start < prev.start + prev.part.nSamples) {
+        throw new DecodeError(
+          'overlapping-segments',
+          `lead ${lead}: ${seg.part.where} overlaps ${prev.part.where} in time`,
+        );
+      }
+    });
+  }
+  const n = t1 - t0;
+  if (n > lim.maxSamplesPerLead) {
+    throw new DecodeError(
+      'too-many-samples',
+      `leads span ${n} samples, more than ${lim.maxSamplesPerLead} per lead (limit maxSamplesPerLead)`,
+    );
+  }
+  if (n / fs < lim.minDurationSeconds) {
+    throw new DecodeError(
+      'too-short',
+      `ECG lasts ${(n / fs).toFixed(3)} s, shorter than the minimum ${lim.minDurationSeconds} s`,
+    );
+  }
+
+  // Pass 3: allocate and parse.
+  const leads: Lead[] = [];
+  for (const [name, list] of byLead) {
+    const samples = new Float32Array(n);
+    const invalid = new Uint8Array(n).fill(1);
+    for (const { part, dim, start } of list) fillPart(part, dim, start - t0, samples, invalid);
+    leads.push(holdInvalid(name, samples, invalid));
+  }
+  const effective = effectiveStart(obs);
+  const startTime = effective === undefined ? undefined : new Date(effective + (t0 / fs) * 1000);
+  return {
+    leads,
+    fs,
+    sourceId: obs.id ? `Observation/${obs.id}` : 'Observation',
+    ...(startTime ? { startTime } : {}),
+  };
+}
+
+function effectiveStart(obs: fhir4.Observation): number | undefined {
+  const s = obs.effectiveDateTime ?? obs.effectiveInstant ?? obs.effectivePeriod?.start;
+  if (!s) return undefined;
+  const t = Date.parse(s);
+  return Number.isFinite(t) ? t : undefined;
+}

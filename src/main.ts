@@ -1,0 +1,249 @@
+/**
+ * The one composition root (STYLE habit 16): read config once, load the models, wire the parts, listen.
+ * `compose()` builds everything without listening (integration tests use it with supertest);
+ * running this file listens. Without FHIR_BASE_URL it runs demo mode: the embedded FHIR server at /fhir
+ * seeded with demo patients whose ECGs are analysed at start-up, and the local dev JWT issuer trusted.
+ */
+import { resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import type { Express } from 'express';
+import { createApp } from './app.js';
+import { createJwtVerifier, MemoryJtiCache, requireCdsJwt, type TrustedIssuer } from './cds-hooks/auth.js';
+import { cdsCors } from './cds-hooks/cors.js';
+import { devIssuer, devJwks, loadOrCreateDevKey } from './cds-hooks/dev-key.js';
+import { createFeedbackRecorder } from './cds-hooks/feedback.js';
+import { ecgArrhythmiaService } from './cds-hooks/services/ecg-arrhythmia.js';
+import { type Config, loadConfig, redactedConfig } from './config.js';
+import {
+  type AnalysedEcg,
+  analyzeObservation,
+  type ObservationAnalyzerDeps,
+} from './fhir/analyze-observation.js';
+import { createFhirClient, type FhirAccess } from './fhir/client.js';
+import { type SeededEcg, seedDemo } from './fhir/demo/seed.js';
+import { createDevFhirServer, type DevFhirServer } from './fhir/dev-server/index.js';
+import { ECG_OBSERVATION_CODES } from './fhir/ecg-codec.js';
+import { readStoredResults } from './fhir/results.js';
+import type { ModelSet } from './fhir/stored-result.js';
+import { engineProvider, loadEngine, modelSetVersion } from './inference/model/engine.js';
+import { createLogger, type Logger } from './ops/log.js';
+import { createMetrics, type Metrics } from './ops/metrics.js';
+
+export const REPO_ROOT = resolve(import.meta.dirname, '..');
+const FIXTURES = resolve(REPO_ROOT, 'test', 'fixtures');
+
+export interface Composed {
+  readonly app: Express;
+  readonly config: Config;
+  readonly log: Logger;
+  readonly metrics: Metrics;
+  readonly models: ModelSet;
+  /** The FHIR server results are written to (the embedded one in demo mode). */
+  readonly backend: FhirAccess;
+  readonly devFhir?: DevFhirServer;
+  readonly analyze: (
+    obs: fhir4.Observation,
+    trigger: 'hook' | 'subscription' | 'nightly' | 'cli' | 'demo',
+  ) => Promise<AnalysedEcg>;
+  /** Seed and analyse the demo data (demo mode); call once the server listens. */
+  seed(): Promise<SeededEcg[]>;
+  close(): Promise<void>;
+}
+
+export async function compose(config: Config, log: Logger): Promise<Composed> {
+  const metrics = createMetrics({ defaultMetrics: true });
+  const engine = await loadEngine(config.modelsDir, {
+    provider: config.provider,
+    warn: (message) => log.warn({ event: 'models.provider-fallback' }, message),
+  });
+  const provider = engineProvider(engine);
+  metrics.provider.set({ provider }, 1);
+  const models: ModelSet = {
+    name: 'ecg-cds',
+    version: modelSetVersion(engine),
+    modelCardUrl: config.modelCardUrl,
+  };
+  log.info({ event: 'models.loaded', version: models.version, provider }, 'models loaded');
+
+  const devFhir = config.demo
+    ? await createDevFhirServer({
+        baseUrl: config.fhir.baseUrl,
+        maxBodyBytes: config.maxBodyBytes,
+        ...(config.devFhir.snapshot ? { snapshotPath: config.devFhir.snapshot } : {}),
+        ...(config.devFhir.tokens ? { requireToken: tokenCheck(config.devFhir.tokens) } : {}),
+      })
+    : undefined;
+  const firstDevToken = config.devFhir.tokens?.[0];
+  const backend = createFhirClient({
+    baseUrl: config.fhir.baseUrl,
+    timeoutMs: config.fhir.timeoutMs,
+    ...(config.fhir.token ? { token: config.fhir.token } : firstDevToken ? { token: firstDevToken } : {}),
+  });
+  const analyzerDeps: ObservationAnalyzerDeps = { engine, models, writer: backend, log, metrics };
+  const analyze = (obs: fhir4.Observation, trigger: Parameters<Composed['analyze']>[1]) =>
+    analyzeObservation(obs, analyzerDeps, trigger);
+
+  const issuers: TrustedIssuer[] = config.auth.issuers.map((i) => ({ iss: i.iss, jwksUrl: i.jwksUrl }));
+  if (config.auth.trustDevIssuer) {
+    const key = await loadOrCreateDevKey(resolve(config.auth.devKeyPath));
+    issuers.push({ iss: devIssuer, jwks: devJwks(key) });
+  }
+  const verify = createJwtVerifier({
+    issuers,
+    jkuAllowList: config.auth.jkuAllowList,
+    replayCache: new MemoryJtiCache(),
+  });
+  const auth = requireCdsJwt(verify, {
+    publicBaseUrl: config.publicBaseUrl,
+    onReject: (err) => {
+      metrics.authFailures.inc({ reason: err.reason });
+      log.warn({ event: 'cds.auth-rejected', reason: err.reason }, 'CDS client JWT rejected');
+    },
+  });
+
+  const service = ecgArrhythmiaService({
+    // The EHR's FHIR server with the token it handed us (CDS Hooks § FHIR Resource Access).
+    fhirFor: (req) =>
+      req.fhirServer
+        ? createFhirClient({
+            baseUrl: req.fhirServer,
+            timeoutMs: Math.min(config.hook.budgetMs, config.fhir.timeoutMs),
+            retries: 0,
+            ...(req.fhirAuthorization?.access_token ? { token: req.fhirAuthorization.access_token } : {}),
+          })
+        : undefined,
+    readResults: readStoredResults,
+    analyzeOnDemand: (obs) => analyze(obs, 'hook'),
+    modelVersion: models.version,
+    ecgCodes: ECG_OBSERVATION_CODES,
+    reportBaseUrl: config.fhir.baseUrl,
+    cards: {
+      sourceLabel: `ecg-cds AI ECG analysis (${models.version})`,
+      modelCardUrl: config.modelCardUrl,
+      policy: config.hook.policy,
+    },
+    budgetMs: config.hook.budgetMs,
+    maxEcgs: config.hook.maxEcgs,
+  });
+
+  const app = createApp({
+    log,
+    metrics,
+    modelsDir: config.modelsDir,
+    cds: {
+      services: [service],
+      auth,
+      cors: cdsCors(),
+      feedback: createFeedbackRecorder({ log, metrics }),
+      maxBodyBytes: config.maxBodyBytes,
+    },
+    ...(devFhir ? { devFhir: devFhir.router } : {}),
+    async ready() {
+      const checks: Record<string, string> = { models: `${models.version} on ${provider}` };
+      try {
+        await backend.capabilities();
+        checks['fhir'] = 'reachable';
+        return { ok: true, checks };
+      } catch (err) {
+        checks['fhir'] = `unreachable (${(err as Error).name})`;
+        return { ok: false, checks };
+      }
+    },
+  });
+
+  return {
+    app,
+    config,
+    log,
+    metrics,
+    models,
+    backend,
+    ...(devFhir ? { devFhir } : {}),
+    analyze,
+    async seed() {
+      if (!config.devFhir.demoData) return [];
+      const seeded = await seedDemo(backend, FIXTURES);
+      for (const s of seeded) await analyze(s.observation, 'demo');
+      return seeded;
+    },
+    async close() {
+      await devFhir?.close();
+      await engine.dispose();
+    },
+  };
+}
+
+/** Constant-time-ish check of a bearer token against the configured dev tokens. */
+function tokenCheck(tokens: readonly string[]): (header: string | undefined) => boolean {
+  return (header) => {
+    const m = /^Bearer\s+(\S+)$/i.exec(header ?? '');
+    return m !== null && tokens.includes(m[1]!);
+  };
+}
+
+function banner(c: Composed, seeded: readonly SeededEcg[]): string {
+  const base = c.config.publicBaseUrl;
+  const hook = `${base}/cds-services/ecg-arrhythmia`;
+  const lines = [
+    '',
+    `ecg-cds listening on ${base}  (models ${c.models.version})`,
+    `  CDS discovery:   ${base}/cds-services   (needs a JWT, see below)`,
+    `  FHIR server:     ${c.config.fhir.baseUrl}${c.config.demo ? '   (embedded development server, demo data)' : ''}`,
+    `  health/metrics:  ${base}/readyz  ${base}/metrics`,
+  ];
+  if (c.config.auth.trustDevIssuer) {
+    lines.push(
+      '',
+      'Development JWTs (each token works once: CDS Hooks JWTs carry a jti that must not be replayed):',
+      `  npm run --silent ecg-cds -- dev-token --aud ${hook}`,
+    );
+  }
+  if (seeded.length) {
+    lines.push('', 'Demo patients (their ECGs were analysed at start-up):');
+    for (const s of seeded) lines.push(`  ${s.patient.id.padEnd(38)} ${s.patient.shows}`);
+    const af = seeded.find((s) => s.patient.record.includes('A00004')) ?? seeded[0]!;
+    lines.push(
+      '',
+      'Cards for a demo patient:',
+      `  curl -s -X POST ${hook} \\`,
+      `    -H "Authorization: Bearer $(npm run --silent ecg-cds -- dev-token --aud ${hook})" \\`,
+      '    -H "Content-Type: application/json" \\',
+      `    -d '{"hook":"patient-view","hookInstance":"d1577c69-dfbe-44ad-ba6d-3e05e953b2ea","fhirServer":"${c.config.fhir.baseUrl}","context":{"userId":"Practitioner/demo","patientId":"${af.patient.id}"}}'`,
+    );
+  }
+  return `${lines.join('\n')}\n\n`;
+}
+
+async function main(): Promise<void> {
+  const config = loadConfig();
+  const log = createLogger(config.logLevel);
+  log.info({ event: 'start', config: redactedConfig(config) }, 'ecg-cds starting');
+  const c = await compose(config, log);
+  const server = c.app.listen(config.port, config.host);
+  await new Promise<void>((ok, fail) => {
+    server.once('listening', ok);
+    server.once('error', fail);
+  });
+  const seeded = await c.seed();
+  process.stdout.write(banner(c, seeded));
+
+  let stopping = false;
+  const stop = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    log.info({ event: 'stop', signal }, 'shutting down');
+    server.close();
+    server.closeAllConnections();
+    await c.close();
+    process.exit(0);
+  };
+  process.on('SIGTERM', () => void stop('SIGTERM'));
+  process.on('SIGINT', () => void stop('SIGINT'));
+}
+
+if (process.argv[1] && import.meta.url === pathToFileURL(resolve(process.argv[1])).href) {
+  main().catch((err: Error) => {
+    process.stderr.write(`ecg-cds: cannot start: ${err.message}\n`);
+    process.exit(1);
+  });
+}

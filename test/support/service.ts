@@ -1,0 +1,65 @@
+/**
+ * A real, listening ecg-cds in demo mode for integration tests: compose() from src/main.ts (the real
+ * composition root) on a free port, with the embedded FHIR server, real ONNX sessions and demo data.
+ */
+import { mkdtemp, rm } from 'node:fs/promises';
+import type { Server } from 'node:http';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { type DevKey, loadOrCreateDevKey, signDevToken } from '../../src/cds-hooks/dev-key.js';
+import { loadConfig } from '../../src/config.js';
+import type { SeededEcg } from '../../src/fhir/demo/seed.js';
+import { type Composed, compose } from '../../src/main.js';
+import { silentLogger } from '../../src/ops/log.js';
+
+export interface RunningService {
+  readonly c: Composed;
+  readonly base: string;
+  readonly seeded: readonly SeededEcg[];
+  /** A fresh dev JWT for `path` (e.g. "/cds-services/ecg-arrhythmia"). */
+  token(path: string): Promise<string>;
+  stop(): Promise<void>;
+}
+
+export async function freePort(): Promise<number> {
+  return new Promise((ok, fail) => {
+    const s = createServer();
+    s.once('error', fail);
+    s.listen(0, '127.0.0.1', () => {
+      const port = (s.address() as { port: number }).port;
+      s.close(() => ok(port));
+    });
+  });
+}
+
+export async function startService(env: Record<string, string> = {}): Promise<RunningService> {
+  const dir = await mkdtemp(join(tmpdir(), 'ecg-cds-test-'));
+  const port = await freePort();
+  const config = loadConfig({
+    PORT: String(port),
+    HOST: '127.0.0.1',
+    PUBLIC_BASE_URL: `http://127.0.0.1:${port}`,
+    DEV_KEY_PATH: join(dir, 'dev-key.json'),
+    LOG_LEVEL: 'silent',
+    HOOK_BUDGET_MS: '10000',
+    ...env,
+  });
+  const c = await compose(config, silentLogger);
+  const server: Server = c.app.listen(port, '127.0.0.1');
+  await new Promise((ok) => server.once('listening', ok));
+  const seeded = await c.seed();
+  const key: DevKey = await loadOrCreateDevKey(config.auth.devKeyPath);
+  return {
+    c,
+    base: config.publicBaseUrl,
+    seeded,
+    token: (path) => signDevToken(key, { aud: `${config.publicBaseUrl}${path}` }),
+    async stop() {
+      server.closeAllConnections();
+      await new Promise((ok) => server.close(ok));
+      await c.close();
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
+}
