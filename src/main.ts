@@ -8,6 +8,8 @@ import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { Express } from 'express';
 import { createApp } from './app.js';
+import { createJobProcessor } from './batch/process.js';
+import { type AnalysisQueue, createInProcessQueue } from './batch/queue.js';
 import { createJwtVerifier, MemoryJtiCache, requireCdsJwt, type TrustedIssuer } from './cds-hooks/auth.js';
 import { cdsCors } from './cds-hooks/cors.js';
 import { devIssuer, devJwks, loadOrCreateDevKey } from './cds-hooks/dev-key.js';
@@ -83,6 +85,23 @@ export async function compose(config: Config, log: Logger): Promise<Composed> {
   const analyze = (obs: fhir4.Observation, trigger: Parameters<Composed['analyze']>[1]) =>
     analyzeObservation(obs, analyzerDeps, trigger);
 
+  const processJob = createJobProcessor({ fhir: backend, analyze });
+  const queue = createInProcessQueue(
+    async (job) => {
+      await processJob(job);
+    },
+    {
+      concurrency: config.nightly.concurrency,
+      onDeadLetter: (job, err) =>
+        log.error({
+          event: 'queue.dead-letter',
+          observation: job.observationId,
+          reason: job.reason,
+          err: (err as Error).message,
+        }),
+    },
+  );
+
   const issuers: TrustedIssuer[] = config.auth.issuers.map((i) => ({ iss: i.iss, jwksUrl: i.jwksUrl }));
   if (config.auth.trustDevIssuer) {
     const key = await loadOrCreateDevKey(resolve(config.auth.devKeyPath));
@@ -114,6 +133,14 @@ export async function compose(config: Config, log: Logger): Promise<Composed> {
         : undefined,
     readResults: readStoredResults,
     analyzeOnDemand: (obs) => analyze(obs, 'hook'),
+    enqueue: (obs) => {
+      if (obs.id)
+        void queue.enqueue({
+          observationId: obs.id,
+          ...(obs.meta?.versionId ? { versionId: obs.meta.versionId } : {}),
+          reason: 'hook',
+        });
+    },
     modelVersion: models.version,
     ecgCodes: ECG_OBSERVATION_CODES,
     reportBaseUrl: config.fhir.baseUrl,
@@ -160,6 +187,7 @@ export async function compose(config: Config, log: Logger): Promise<Composed> {
     backend,
     ...(devFhir ? { devFhir } : {}),
     analyze,
+    queue,
     async seed() {
       if (!config.devFhir.demoData) return [];
       const seeded = await seedDemo(backend, FIXTURES);
@@ -167,6 +195,7 @@ export async function compose(config: Config, log: Logger): Promise<Composed> {
       return seeded;
     },
     async close() {
+      await queue.close();
       await devFhir?.close();
       await engine.dispose();
     },
