@@ -47,6 +47,8 @@ export interface Composed {
     obs: fhir4.Observation,
     trigger: 'hook' | 'subscription' | 'nightly' | 'cli' | 'demo',
   ) => Promise<AnalysedEcg>;
+  /** Background analysis: Subscription notifications, the nightly job and the hook's overflow. */
+  readonly queue: AnalysisQueue;
   /** Seed and analyse the demo data (demo mode); call once the server listens. */
   seed(): Promise<SeededEcg[]>;
   close(): Promise<void>;
