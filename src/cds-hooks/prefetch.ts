@@ -11,6 +11,8 @@ import type { CdsRequest } from './types.js';
 /** The slice of a FHIR client the hook needs (src/fhir/client.ts implements it). */
 export interface ResourceSearcher {
   search(resourceType: string, params: Record<string, string>): Promise<fhir4.Bundle>;
+  /** Read one resource (the full ECG when the search returned it without its waveform). */
+  read(resourceType: 'Observation', id: string): Promise<fhir4.Observation>;
 }
 
 export type Prefetched =

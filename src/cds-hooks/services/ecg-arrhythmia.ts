@@ -111,7 +111,8 @@ export function ecgArrhythmiaService(deps: EcgServiceDeps): CdsService {
           let ref =
             known.get(keyOf(obs.id, obs.meta?.versionId, deps.modelVersion)) ?? newestFor(known, obs.id);
           if (!ref || ref.result.modelVersion !== deps.modelVersion) {
-            if (now() < deadline) ref = await deps.analyzeOnDemand(obs);
+            const full = now() < deadline ? await withWaveform(obs, fhir) : undefined;
+            if (full && now() < deadline) ref = await deps.analyzeOnDemand(full);
             else deps.enqueue?.(obs);
           }
           if (ref) inputs.push(toCardInput(ref, deps.reportBaseUrl, request.fhirServer, obs));
@@ -126,6 +127,21 @@ export function ecgArrhythmiaService(deps: EcgServiceDeps): CdsService {
       return { cards: buildCards(inputs, deps.cards) };
     },
   };
+}
+
+/** The Observation with its waveform: as given, or read in full when it came `_elements`-subsetted. */
+async function withWaveform(
+  obs: fhir4.Observation,
+  fhir: ResourceSearcher | undefined,
+): Promise<fhir4.Observation | undefined> {
+  const hasWaveform = obs.valueSampledData !== undefined || obs.component?.some((c) => c.valueSampledData);
+  if (hasWaveform) return obs;
+  if (!fhir || !obs.id) return undefined;
+  try {
+    return await fhir.read('Observation', obs.id);
+  } catch {
+    return undefined;
+  }
 }
 
 function isUnusable(p: Prefetched): boolean {

@@ -6,6 +6,7 @@
 import { getStatus, isResourceType } from '@medplum/core';
 import type { FhirRequest, FhirRouter, HttpMethod } from '@medplum/fhir-router';
 import type { Request, RequestHandler, Response } from 'express';
+import { parseElements, subsetBundle } from './elements.js';
 import { FhirHttpError, outcome, sendError, sendFhir } from './outcomes.js';
 import { type Query, searchLinks, withFullUrls } from './paging.js';
 import type { DevRepository } from './repository.js';
@@ -74,6 +75,8 @@ async function handle(deps: RestDeps, req: Request, res: Response): Promise<void
   let bundle = withFullUrls(deps.baseUrl, resource as fhir4.Bundle);
   if (isSearch && bundle.type === 'searchset') {
     bundle = { ...bundle, link: searchLinks(deps.baseUrl, type, query, bundle.total ?? 0) };
+    const elements = parseElements(query['_elements']);
+    if (elements) bundle = subsetBundle(bundle, elements);
   }
   sendFhir(res, status, bundle);
 }
