@@ -149,33 +149,57 @@ describe('CDS Hooks ecg-arrhythmia service', { timeout: 120_000 }, () => {
     assert.equal(res.status, 413);
   });
 
-  it('a bad ECG Observation gives an "unable to analyse" card with the reason', async () => {
-    const pid = patient('A00007');
-    const good = s.seeded.find((x) => x.patient.id === pid)!.observation;
-    const broken = structuredClone(good);
-    delete broken.id;
-    delete broken.meta;
-    broken.identifier = [{ system: 'urn:test', value: randomUUID() }];
-    broken.effectiveDateTime = new Date().toISOString();
-    broken.component![0]!.valueSampledData!.data = 'not numbers at all';
-    const res = await call(
-      hookBody(pid, {
-        fhirServer: fhirBase(),
-        prefetch: {
-          ecgs: {
-            resourceType: 'Bundle',
-            type: 'searchset',
-            entry: [{ resource: { ...broken, id: 'broken-1' } }],
-          },
-          reports: { resourceType: 'Bundle', type: 'searchset' },
+  describe('bad ECG Observations give an "unable to analyse" card with the reason, and the service keeps serving', () => {
+    const cases: Array<[string, (o: fhir4.Observation) => void, RegExp]> = [
+      [
+        'garbage tokens',
+        (o) => void (o.component![0]!.valueSampledData!.data = 'x1 '.repeat(5000)),
+        /token|number|invalid/i,
+      ],
+      [
+        'no SampledData',
+        (o) => void (o.component = o.component!.map((c) => ({ code: c.code, valueString: 'x' }))),
+        /sampled/i,
+      ],
+      ['dimension mismatch', (o) => void (o.component![0]!.valueSampledData!.dimensions = 7), /dimension/i],
+      [
+        '10^8 samples claimed by a lead split over components',
+        (o) => {
+          const sd = o.component![0]!.valueSampledData!;
+          sd.data = Array.from({ length: 2_100_000 }, () => '1').join(' ');
         },
-      }),
-    );
-    assert.equal(res.status, 200, res.text);
-    const [card] = res.body.cards;
-    assert.equal(card.indicator, 'info');
-    assert.match(card.summary, /could not be analysed/);
-    assert.deepEqual(responseRuleErrors(res.body), []);
+        /samples|limit|too/i,
+      ],
+    ];
+    for (const [name, breakIt, reason] of cases) {
+      it(name, async () => {
+        const pid = patient('A00007');
+        const good = s.seeded.find((x) => x.patient.id === pid)!.observation;
+        const broken = structuredClone(good);
+        broken.id = `broken-${randomUUID()}`;
+        broken.meta = { versionId: '1' };
+        broken.effectiveDateTime = new Date().toISOString();
+        breakIt(broken);
+        const res = await call(
+          hookBody(pid, {
+            fhirServer: fhirBase(),
+            prefetch: {
+              ecgs: { resourceType: 'Bundle', type: 'searchset', entry: [{ resource: broken }] },
+              reports: { resourceType: 'Bundle', type: 'searchset' },
+            },
+          }),
+        );
+        assert.equal(res.status, 200, res.text);
+        const [card] = res.body.cards;
+        assert.equal(card.indicator, 'info');
+        assert.match(card.summary, /could not be analysed/);
+        assert.match(card.detail, reason);
+        assert.deepEqual(responseRuleErrors(res.body), []);
+        const again = await call(hookBody(patient('A00004'), { fhirServer: fhirBase() }));
+        assert.equal(again.status, 200);
+        assert.ok(again.body.cards.length > 0);
+      });
+    }
   });
 
   it('feedback is accepted, idempotent and counted by outcome and reason', async () => {

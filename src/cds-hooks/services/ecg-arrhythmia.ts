@@ -135,7 +135,10 @@ async function withWaveform(
   fhir: ResourceSearcher | undefined,
 ): Promise<fhir4.Observation | undefined> {
   const hasWaveform = obs.valueSampledData !== undefined || obs.component?.some((c) => c.valueSampledData);
-  if (hasWaveform) return obs;
+  // Servers mark `_elements` results SUBSETTED (FHIR search § _elements); an untagged Observation without
+  // a waveform really has none, and analysing it yields the "unable to analyse" result that says so.
+  const subsetted = obs.meta?.tag?.some((t) => t.code === 'SUBSETTED');
+  if (hasWaveform || !subsetted) return obs;
   if (!fhir || !obs.id) return undefined;
   try {
     return await fhir.read('Observation', obs.id);
