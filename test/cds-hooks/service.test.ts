@@ -153,17 +153,27 @@ describe('CDS Hooks ecg-arrhythmia service', { timeout: 120_000 }, () => {
     const cases: Array<[string, (o: fhir4.Observation) => void, RegExp]> = [
       [
         'garbage tokens',
-        (o) => void (o.component![0]!.valueSampledData!.data = 'x1 '.repeat(5000)),
+        (o) => {
+          o.component![0]!.valueSampledData!.data = 'x1 '.repeat(5000);
+        },
         /token|number|invalid/i,
       ],
       [
         'no SampledData',
-        (o) => void (o.component = o.component!.map((c) => ({ code: c.code, valueString: 'x' }))),
+        (o) => {
+          o.component = o.component!.map((c) => ({ code: c.code, valueString: 'x' }));
+        },
         /sampled/i,
       ],
-      ['dimension mismatch', (o) => void (o.component![0]!.valueSampledData!.dimensions = 7), /dimension/i],
       [
-        '10^8 samples claimed by a lead split over components',
+        'dimension mismatch',
+        (o) => {
+          o.component![0]!.valueSampledData!.dimensions = 7;
+        },
+        /dimension/i,
+      ],
+      [
+        'more samples than a lead may hold (2.1 M; 10^8 is refused by the body limit, 413)',
         (o) => {
           const sd = o.component![0]!.valueSampledData!;
           sd.data = Array.from({ length: 2_100_000 }, () => '1').join(' ');
