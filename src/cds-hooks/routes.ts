@@ -47,9 +47,12 @@ export function cdsRouter(deps: CdsRouterDeps): Router {
     const service = byId.get(String(req.params['id']));
     if (!service) return void res.status(404).json({ error: 'unknown CDS service' });
     const end = deps.metrics.hookLatency.startTimer({ service: service.definition.id });
+    const t0 = performance.now();
     try {
       const response = await service.handle(req.body as CdsRequest);
       end({ status: '200' });
+      // Server-Timing (STYLE habit 12): lets an EHR integrator see our share of the ~500 ms budget.
+      res.set('Server-Timing', `hook;dur=${(performance.now() - t0).toFixed(1)}`);
       res.json(response);
     } catch (err) {
       end({ status: err instanceof CdsError ? String(err.status) : '500' });

@@ -75,6 +75,7 @@ describe('CDS Hooks ecg-arrhythmia service', { timeout: 120_000 }, () => {
     assert.ok(af.links.some((l: { url: string }) => /\/DiagnosticReport\/[\w-]+$/.test(l.url)));
     assert.ok(af.links.some((l: { url: string }) => /\/Observation\/[\w-]+$/.test(l.url)));
     assert.ok(af.overrideReasons.length >= 3);
+    assert.match(res.headers['server-timing'] ?? '', /^hook;dur=\d+(\.\d)?$/);
   });
 
   it('with prefetch, uses it and makes no FHIR query (fhirServer unreachable)', async () => {
