@@ -3,6 +3,7 @@ import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { loadEngine } from '../src/inference/model/index.js';
 import { benchAnalyze } from './analyze.bench.js';
+import { benchBackfill } from './backfill.bench.js';
 import { benchQrs } from './qrs.bench.js';
 import { benchTorchVsOnnx } from './torch-vs-onnx.bench.js';
 
@@ -26,3 +27,5 @@ try {
 } finally {
   await engine.dispose();
 }
+// Back-analysis throughput (issue #5): FHIR server and workers in their own processes.
+for (const line of await benchBackfill()) process.stdout.write(`${line}\n`);

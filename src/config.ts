@@ -84,6 +84,11 @@ const EnvSchema = z.object({
   SUBSCRIPTION_SECRET: z.string().min(16).optional(),
   SUBSCRIPTIONS_ENSURE: bool.optional(),
   REDIS_URL: z.string().optional(),
+  /** Key prefix of the BullMQ queues and the nightly checkpoint in Redis. */
+  REDIS_PREFIX: z
+    .string()
+    .regex(/^[\w.-]+$/)
+    .default('ecg-cds'),
   NIGHTLY_CRON: z.string().default('0 2 * * *'),
   NIGHTLY_TIMEZONE: z.string().default('UTC'),
   NIGHTLY_ENABLED: bool.default(true),
@@ -123,6 +128,7 @@ export interface Config {
   readonly logLevel: string;
   readonly subscriptions: { readonly secret?: string; readonly ensureAtStart: boolean };
   readonly redisUrl?: string;
+  readonly redisPrefix: string;
   readonly nightly: {
     readonly enabled: boolean;
     readonly cron: string;
@@ -178,6 +184,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       ensureAtStart: e.SUBSCRIPTIONS_ENSURE ?? demo,
     },
     ...(e.REDIS_URL ? { redisUrl: e.REDIS_URL } : {}),
+    redisPrefix: e.REDIS_PREFIX,
     nightly: {
       enabled: e.NIGHTLY_ENABLED,
       cron: e.NIGHTLY_CRON,

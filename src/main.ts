@@ -8,8 +8,12 @@ import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { Express } from 'express';
 import { createApp } from './app.js';
+import { createAnalysisWorker, createBullQueue } from './batch/bullmq.js';
+import { nightlyDeps } from './batch/job.js';
+import { runNightly } from './batch/nightly.js';
 import { createJobProcessor } from './batch/process.js';
-import { type AnalysisQueue, createInProcessQueue } from './batch/queue.js';
+import { type AnalysisJob, type AnalysisQueue, createInProcessQueue } from './batch/queue.js';
+import { scheduleNightly } from './batch/scheduler.js';
 import { createJwtVerifier, MemoryJtiCache, requireCdsJwt, type TrustedIssuer } from './cds-hooks/auth.js';
 import { cdsCors } from './cds-hooks/cors.js';
 import { devIssuer, devJwks, loadOrCreateDevKey } from './cds-hooks/dev-key.js';
@@ -27,6 +31,7 @@ import { createDevFhirServer, type DevFhirServer } from './fhir/dev-server/index
 import { ECG_OBSERVATION_CODES } from './fhir/ecg-codec.js';
 import { readStoredResults } from './fhir/results.js';
 import type { ModelSet } from './fhir/stored-result.js';
+import { type SubscriptionParts, wireSubscriptions } from './fhir/subscriptions/wire.js';
 import { engineProvider, loadEngine, modelSetVersion } from './inference/model/engine.js';
 import { createLogger, type Logger } from './ops/log.js';
 import { createMetrics, type Metrics } from './ops/metrics.js';
@@ -49,6 +54,10 @@ export interface Composed {
   ) => Promise<AnalysedEcg>;
   /** Background analysis: Subscription notifications, the nightly job and the hook's overflow. */
   readonly queue: AnalysisQueue;
+  /** One queued job's work (read, analyse, write back): what a BullMQ worker runs. */
+  readonly processJob: (job: AnalysisJob) => Promise<unknown>;
+  /** The /fhir/notify receiver and, in demo mode, rest-hook delivery by the embedded server. */
+  readonly subscriptions: SubscriptionParts;
   /** Seed and analyse the demo data (demo mode); call once the server listens. */
   seed(): Promise<SeededEcg[]>;
   close(): Promise<void>;
@@ -88,21 +97,24 @@ export async function compose(config: Config, log: Logger): Promise<Composed> {
     analyzeObservation(obs, analyzerDeps, trigger);
 
   const processJob = createJobProcessor({ fhir: backend, analyze });
-  const queue = createInProcessQueue(
-    async (job) => {
-      await processJob(job);
-    },
-    {
-      concurrency: config.nightly.concurrency,
-      onDeadLetter: (job, err) =>
-        log.error({
-          event: 'queue.dead-letter',
-          observation: job.observationId,
-          reason: job.reason,
-          err: (err as Error).message,
-        }),
-    },
-  );
+  // With REDIS_URL the queue is BullMQ, consumed by `ecg-cds worker` processes (and main()'s own worker).
+  const queue = config.redisUrl
+    ? createBullQueue({ url: config.redisUrl, prefix: config.redisPrefix })
+    : createInProcessQueue(
+        async (job) => {
+          await processJob(job);
+        },
+        {
+          concurrency: config.nightly.concurrency,
+          onDeadLetter: (job, err) =>
+            log.error({
+              event: 'queue.dead-letter',
+              observation: job.observationId,
+              reason: job.reason,
+              err: (err as Error).message,
+            }),
+        },
+      );
 
   const issuers: TrustedIssuer[] = config.auth.issuers.map((i) => ({ iss: i.iss, jwksUrl: i.jwksUrl }));
   if (config.auth.trustDevIssuer) {
@@ -155,7 +167,17 @@ export async function compose(config: Config, log: Logger): Promise<Composed> {
     maxEcgs: config.hook.maxEcgs,
   });
 
+  // Subscriptions (issue #5): /fhir/notify, and rest-hook delivery by the embedded server in demo mode.
+  const subscriptions = wireSubscriptions({
+    config,
+    backend,
+    queue,
+    metrics,
+    log,
+    ...(devFhir ? { devFhir } : {}),
+  });
   const app = createApp({
+    extraRouters: [{ path: '/fhir/notify', router: subscriptions.router }],
     log,
     metrics,
     modelsDir: config.modelsDir,
@@ -190,13 +212,17 @@ export async function compose(config: Config, log: Logger): Promise<Composed> {
     ...(devFhir ? { devFhir } : {}),
     analyze,
     queue,
+    processJob,
+    subscriptions,
     async seed() {
-      if (!config.devFhir.demoData) return [];
-      const seeded = await seedDemo(backend, FIXTURES);
+      const seeded = config.devFhir.demoData ? await seedDemo(backend, FIXTURES) : [];
       for (const s of seeded) await analyze(s.observation, 'demo');
+      // After seeding, so the demo ECGs (analysed above) are not notified again.
+      await subscriptions.start();
       return seeded;
     },
     async close() {
+      subscriptions.close();
       await queue.close();
       await devFhir?.close();
       await engine.dispose();
@@ -257,6 +283,33 @@ async function main(): Promise<void> {
   });
   const seeded = await c.seed();
   process.stdout.write(banner(c, seeded));
+  const worker = config.redisUrl
+    ? createAnalysisWorker(c.processJob, {
+        url: config.redisUrl,
+        prefix: config.redisPrefix,
+        concurrency: config.nightly.concurrency,
+        log,
+      })
+    : undefined;
+  const nightly = config.nightly.enabled
+    ? scheduleNightly({
+        cron: config.nightly.cron,
+        timezone: config.nightly.timezone,
+        log,
+        run: async () => {
+          const deps = await nightlyDeps(c);
+          // Several replicas share one schedule: the run lock (Redis) lets one of them run it.
+          const release = await deps.checkpoints.lock();
+          try {
+            if (release) await runNightly(deps);
+            else log.info({ event: 'nightly.skipped', why: 'another replica holds the run lock' });
+          } finally {
+            await release?.();
+            await deps.checkpoints.close();
+          }
+        },
+      })
+    : undefined;
 
   let stopping = false;
   const stop = async (signal: string) => {
@@ -265,6 +318,8 @@ async function main(): Promise<void> {
     log.info({ event: 'stop', signal }, 'shutting down');
     server.close();
     server.closeAllConnections();
+    await nightly?.stop();
+    await worker?.close();
     await c.close();
     process.exit(0);
   };

@@ -38,6 +38,14 @@ commands:
   import <record-path> --patient <id> [--fhir <url>] [--token <t>]
       encode a WFDB/CinC record as an ECG Observation; create it on --fhir (conditional create on the
       record name) and print its id, or print the Observation JSON when --fhir is absent
+  worker
+      consume the analysis queue on REDIS_URL (BullMQ) against FHIR_BASE_URL until SIGTERM
+  subscriptions ensure
+      create or update the rest-hook (and, where supported, backport topic) Subscription on
+      FHIR_BASE_URL, notifying PUBLIC_BASE_URL/fhir/notify with SUBSCRIPTION_SECRET
+  backfill --since <date> [--until <date>] [--dry-run]
+      run the nightly back-analysis now over ECGs updated in [since, until) against FHIR_BASE_URL,
+      with a progress bar; --dry-run lists what would be analysed and writes nothing
   help
       this text
 
@@ -246,6 +254,34 @@ async function main(argv: string[]): Promise<number> {
       ...(values.token === undefined ? {} : { token: values.token }),
     });
   }
+  if (command === 'worker') {
+    if (argv.length > 1)
+      throw new UsageError('worker takes no arguments (configure it with env, e.g. REDIS_URL)');
+    const { runWorker } = await import('./batch.js');
+    return runWorker();
+  }
+  if (command === 'subscriptions' && sub === 'ensure') {
+    const { runSubscriptionsEnsure } = await import('./subscriptions.js');
+    return runSubscriptionsEnsure();
+  }
+  if (command === 'backfill') {
+    const { values } = parseArgs({
+      args: argv.slice(1),
+      options: {
+        since: { type: 'string' },
+        until: { type: 'string' },
+        'dry-run': { type: 'boolean', default: false },
+      },
+      strict: true,
+    });
+    if (!values.since) throw new UsageError('backfill: --since <date> is required');
+    const { runBackfill } = await import('./batch.js');
+    return runBackfill({
+      since: values.since,
+      ...(values.until === undefined ? {} : { until: values.until }),
+      dryRun: values['dry-run'],
+    });
+  }
   throw new UsageError(`unknown command: ${[command, sub].filter(Boolean).join(' ')}\n\n${USAGE}`);
 }
 
@@ -269,6 +305,9 @@ main(process.argv.slice(2)).then(
     const e = err as Error;
     const known =
       e instanceof UsageError ||
+      e.name === 'UsageError' ||
+      e.name === 'ConfigError' ||
+      e.name === 'BulkExportError' ||
       e.name === 'RecordReadError' ||
       e.name === 'ModelLoadError' ||
       e.name === 'DecodeError' ||

@@ -22,7 +22,8 @@ import torch
 import torch.nn.functional as F
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from beats.model import BeatCnn, count_parameters  # noqa: E402
+from beats.model import ARCHS, build_model, count_parameters  # noqa: E402
+from torch import nn  # noqa: E402
 from common.aami import assert_no_ds2  # noqa: E402
 from common.beat_data import BeatSet, load_beats  # noqa: E402
 from common.folds import balanced_record_folds  # noqa: E402
@@ -58,6 +59,12 @@ class Config:
     # experimental: add the record's median beat as a second window channel (patient-relative morphology)
     template: bool = False
     seed: int = 0
+    # model family (beats/model.py): "cnn" (shipped), "gru" (CNN front end + bidirectional GRU), "attn"
+    # (CNN front end + self-attention encoder layer + attention pooling); hidden = GRU state per direction
+    # or attention width, heads = attention heads (both unused by "cnn")
+    arch: str = "cnn"
+    hidden: int = 32
+    heads: int = 4
 
 
 def augment(w: torch.Tensor, rr: torch.Tensor, cfg: Config, g: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
@@ -93,11 +100,15 @@ def class_weights(labels: np.ndarray, cfg: Config) -> torch.Tensor:
     return torch.tensor(np.minimum(w, cfg.max_class_weight), dtype=torch.float32)
 
 
-def train_model(data: BeatSet, cfg: Config, seed: int, log_prefix: str = "") -> BeatCnn:
+def new_model(cfg: Config, n_rr: int) -> nn.Module:
+    return build_model(cfg.arch, n_rr=n_rr, width=cfg.width, dropout=cfg.dropout, in_channels=channels(cfg), use_window=cfg.use_window, hidden=cfg.hidden, heads=cfg.heads)
+
+
+def train_model(data: BeatSet, cfg: Config, seed: int, log_prefix: str = "") -> nn.Module:
     torch.manual_seed(seed)
     rng = np.random.default_rng(seed)
     g = torch.Generator().manual_seed(seed)
-    model = BeatCnn(n_rr=data.rr.shape[1], width=cfg.width, dropout=cfg.dropout, use_window=cfg.use_window, in_channels=channels(cfg))
+    model = new_model(cfg, data.rr.shape[1])
     opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
     steps_per_epoch = int(np.ceil((min(cfg.n_per_epoch, int((data.labels == 0).sum())) + int((data.labels != 0).sum())) / cfg.batch))
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=cfg.lr, total_steps=cfg.epochs * steps_per_epoch, pct_start=0.2)
@@ -145,7 +156,7 @@ def window_input(data: BeatSet, cfg: Config) -> np.ndarray:
 
 
 @torch.no_grad()
-def predict_logits(model: BeatCnn, data: BeatSet, cfg: Config, batch: int = 2048) -> np.ndarray:
+def predict_logits(model: nn.Module, data: BeatSet, cfg: Config, batch: int = 2048) -> np.ndarray:
     model.eval()
     out = []
     x = window_input(data, cfg)
@@ -195,7 +206,7 @@ def golden_indices(labels: np.ndarray, seed: int = 1234) -> np.ndarray:
     return np.array(picks, dtype=np.int64)
 
 
-def export_onnx(model: BeatCnn, data: BeatSet, cfg: Config, out: Path) -> dict:
+def export_onnx(model: nn.Module, data: BeatSet, cfg: Config, out: Path) -> dict:
     import onnx
 
     model.eval()
@@ -215,13 +226,13 @@ def export_onnx(model: BeatCnn, data: BeatSet, cfg: Config, out: Path) -> dict:
     return {"opset": 17, "bytes": out.stat().st_size, "sha256": hashlib.sha256(out.read_bytes()).hexdigest()}
 
 
-def write_golden(model: BeatCnn, data: BeatSet, cfg: Config, path: Path) -> None:
+def write_golden(model: nn.Module, data: BeatSet, cfg: Config, path: Path) -> None:
     idx = golden_indices(data.labels)
     sub = data.subset(idx)
     logits = predict_logits(model, sub, cfg)
     f32 = lambda a: [float(v) for v in np.asarray(a, np.float32).ravel()]  # noqa: E731 (exact float32 values)
     golden = {
-        "model": "beat-cnn.onnx",
+        "model": path.name.replace(".golden.json", ".onnx"),
         "tolerance": 1e-4,
         "note": "Beats from MIT-BIH DS1 (ODC-By 1.0) as exported by `ecg-cds dataset beats`; logits from PyTorch eager.",
         "source": [{"record": data.record_names[int(r)], "sample": int(s), "label": AAMI_CLASSES[int(l)]} for r, s, l in zip(sub.record, sub.sample, sub.labels)],
@@ -252,6 +263,8 @@ def main() -> None:
             ap.add_argument(f"--{field.replace('_', '-')}", type=type(default), default=default)
     args = ap.parse_args()
     cfg = Config(**{f: getattr(args, f) for f in asdict(Config())})
+    if cfg.arch not in ARCHS:
+        raise SystemExit(f"--arch {cfg.arch}: one of {', '.join(ARCHS)}")
     set_determinism(cfg.seed, args.threads)
 
     data = load_beats(args.data)
@@ -260,7 +273,7 @@ def main() -> None:
         data.template = record_templates(data)
     cache = REPO / "training/cache/beats" / args.name
     print(f"data {args.data}: {data.labels.size} beats, {len(data.record_names)} records, counts {np.bincount(data.labels, minlength=5).tolist()}")
-    print(f"config {asdict(cfg)}; parameters {count_parameters(BeatCnn(n_rr=data.rr.shape[1], width=cfg.width, use_window=cfg.use_window, in_channels=channels(cfg)))}")
+    print(f"config {asdict(cfg)}; parameters {count_parameters(new_model(cfg, data.rr.shape[1]))}")
     summary: dict = {"config": asdict(cfg), "data": args.data, "contract": data.manifest["contract"], "peaks": data.manifest["peaks"]}
     t0 = time.time()
     if args.reuse_cv:

@@ -39,6 +39,15 @@ def ece(logits: np.ndarray, labels: np.ndarray, t: float, bins: int = 15) -> flo
     return float(total)
 
 
+def fit_temperature(logits: np.ndarray, labels: np.ndarray) -> float:
+    """The T minimising the NLL of softmax(logits / T)."""
+    # NLL is convex in 1/T: a fine log-spaced grid then a local refinement is exact enough and deterministic.
+    grid = np.exp(np.linspace(np.log(0.25), np.log(8.0), 400))
+    best = min(grid, key=lambda t: nll(logits, labels, t))
+    fine = np.linspace(best * 0.98, best * 1.02, 201)
+    return float(min(fine, key=lambda t: nll(logits, labels, t)))
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--logits", required=True)
@@ -48,11 +57,7 @@ def main() -> None:
     args = ap.parse_args()
     logits = np.load(args.logits).astype(np.float64)
     labels = np.load(args.labels).astype(np.int64)
-    # NLL is convex in 1/T: a fine log-spaced grid then a local refinement is exact enough and deterministic.
-    grid = np.exp(np.linspace(np.log(0.25), np.log(8.0), 400))
-    best = min(grid, key=lambda t: nll(logits, labels, t))
-    fine = np.linspace(best * 0.98, best * 1.02, 201)
-    best = float(min(fine, key=lambda t: nll(logits, labels, t)))
+    best = fit_temperature(logits, labels)
     path = Path(args.manifest)
     manifest = json.loads(path.read_text())
     manifest["temperature"] = round(best, 4)

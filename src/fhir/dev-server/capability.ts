@@ -4,6 +4,7 @@
  */
 import { getResourceTypes, getSearchParameters } from '@medplum/core';
 import { ensureFhirDefinitions } from './definitions.js';
+import { BULK_EXPORT_DEFINITION } from './export.js';
 
 /** Search parameter types the in-memory matcher evaluates (see search.ts). */
 const SEARCHABLE = new Set(['reference', 'string', 'uri', 'token', 'date']);
@@ -56,6 +57,8 @@ export function buildCapabilityStatement(options: CapabilityOptions): fhir4.Capa
           : {}),
         resource,
         interaction: [{ code: 'transaction' }, { code: 'batch' }],
+        // Bulk Data system export (export.ts), advertised as the IG asks.
+        operation: [{ name: 'export', definition: BULK_EXPORT_DEFINITION }],
       },
     ],
   };

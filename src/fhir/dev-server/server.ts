@@ -9,6 +9,7 @@ import express from 'express';
 import { requireTokenMiddleware } from './auth.js';
 import { bodyErrorHandler, bodyParsers, DEFAULT_MAX_BODY_BYTES } from './body.js';
 import { buildCapabilityStatement } from './capability.js';
+import { bulkExportRouter } from './export.js';
 import { sendError, sendFhir } from './outcomes.js';
 import { type DevFhirEventMap, DevRepository } from './repository.js';
 import { fhirRestHandler } from './rest.js';
@@ -71,6 +72,8 @@ export async function createDevFhirServer(options: DevFhirServerOptions): Promis
   router.get('/metadata', (_req, res) => sendFhir(res, 200, capability));
   if (options.requireToken) router.use(requireTokenMiddleware(options.requireToken));
   router.use(...bodyParsers(options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES));
+  // Bulk Data export first: `$export…` paths are not resource types, which the REST handler 404s.
+  router.use(bulkExportRouter({ baseUrl, repo }));
   router.use(fhirRestHandler({ router: new FhirRouter(), repo, baseUrl }));
   router.use(bodyErrorHandler);
   // Last resort: whatever escaped leaves as an OperationOutcome, never as express's HTML page.

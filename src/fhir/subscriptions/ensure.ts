@@ -1,0 +1,105 @@
+/**
+ * `subscriptions ensure`: create or update our Subscriptions on the FHIR server, found again by a tag so a
+ * re-run updates instead of duplicating.
+ * - R4 rest-hook: https://hl7.org/fhir/R4/subscription.html
+ * - topic-based per the Subscriptions R5 Backport IG, when the CapabilityStatement advertises it:
+ *   http://hl7.org/fhir/uv/subscriptions-backport/StructureDefinition/backport-subscription
+ */
+import type { FhirAccess } from '../client.js';
+import { ECG_OBSERVATION_CODES } from '../ecg-codec.js';
+
+export const SUBSCRIPTION_TAG = { system: 'urn:ecg-cds:subscription', code: 'rest-hook' } as const;
+export const TOPIC_TAG = { system: 'urn:ecg-cds:subscription', code: 'backport' } as const;
+const BACKPORT = 'http://hl7.org/fhir/uv/subscriptions-backport/StructureDefinition';
+const BACKPORT_PROFILE = `${BACKPORT}/backport-subscription`;
+/** Topic for ECG Observations; servers define their own canonicals, this one is ours by default. */
+export const DEFAULT_TOPIC = 'urn:ecg-cds:topic:ecg-observation';
+
+export interface EnsureOptions {
+  readonly publicBaseUrl: string;
+  readonly secret: string;
+  /** Backport topic canonical (default {@link DEFAULT_TOPIC}). */
+  readonly topic?: string;
+  /** Heartbeat period in seconds for the topic-based Subscription (default 60). */
+  readonly heartbeatSeconds?: number;
+}
+
+export interface EnsureResult {
+  readonly restHook: { readonly id: string; readonly action: 'created' | 'updated' };
+  readonly backport?: { readonly id: string; readonly action: 'created' | 'updated' };
+}
+
+export function restHookSubscription(o: EnsureOptions): fhir4.Subscription {
+  return {
+    resourceType: 'Subscription',
+    meta: { tag: [{ ...SUBSCRIPTION_TAG }] },
+    status: 'requested',
+    reason: 'ecg-cds: analyse new and updated ECG Observations',
+    criteria: `Observation?code=${ECG_OBSERVATION_CODES}`,
+    channel: {
+      type: 'rest-hook',
+      endpoint: `${o.publicBaseUrl}/fhir/notify`,
+      payload: 'application/fhir+json',
+      header: [`Authorization: Bearer ${o.secret}`],
+    },
+  };
+}
+
+export function backportSubscription(o: EnsureOptions): fhir4.Subscription {
+  return {
+    resourceType: 'Subscription',
+    meta: { tag: [{ ...TOPIC_TAG }], profile: [BACKPORT_PROFILE] },
+    status: 'requested',
+    reason: 'ecg-cds: analyse new and updated ECG Observations',
+    criteria: o.topic ?? DEFAULT_TOPIC,
+    _criteria: {
+      extension: [
+        {
+          url: `${BACKPORT}/backport-filter-criteria`,
+          valueString: `Observation?code=${ECG_OBSERVATION_CODES}`,
+        },
+      ],
+    },
+    channel: {
+      type: 'rest-hook',
+      endpoint: `${o.publicBaseUrl}/fhir/notify`,
+      payload: 'application/fhir+json',
+      _payload: { extension: [{ url: `${BACKPORT}/backport-payload-content`, valueCode: 'id-only' }] },
+      header: [`Authorization: Bearer ${o.secret}`],
+      extension: [
+        { url: `${BACKPORT}/backport-heartbeat-period`, valueUnsignedInt: o.heartbeatSeconds ?? 60 },
+        { url: `${BACKPORT}/backport-timeout`, valueUnsignedInt: 30 },
+      ],
+    },
+  } as fhir4.Subscription;
+}
+
+/** True when the CapabilityStatement lists SubscriptionTopic or a backport IG canonical. */
+export function supportsBackport(cs: fhir4.CapabilityStatement): boolean {
+  const text = JSON.stringify([cs.instantiates ?? [], cs.implementationGuide ?? []]);
+  const types = (cs.rest ?? []).flatMap((r) => r.resource ?? []).map((r) => r.type as string);
+  return types.includes('SubscriptionTopic') || text.includes('subscriptions-backport');
+}
+
+async function upsert(
+  fhir: FhirAccess,
+  wanted: fhir4.Subscription,
+  tag: { system: string; code: string },
+): Promise<{ id: string; action: 'created' | 'updated' }> {
+  for await (const s of fhir.searchAll('Subscription', {})) {
+    if (s.id && s.meta?.tag?.some((t) => t.system === tag.system && t.code === tag.code)) {
+      await fhir.update({ ...wanted, id: s.id });
+      return { id: s.id, action: 'updated' };
+    }
+  }
+  const created = await fhir.create(wanted);
+  return { id: created.id ?? '', action: 'created' };
+}
+
+/** Create or update the rest-hook Subscription and, where supported, the backport one. */
+export async function ensureSubscriptions(fhir: FhirAccess, o: EnsureOptions): Promise<EnsureResult> {
+  const restHook = await upsert(fhir, restHookSubscription(o), SUBSCRIPTION_TAG);
+  const cs = await fhir.capabilities().catch(() => undefined);
+  if (!cs || !supportsBackport(cs)) return { restHook };
+  return { restHook, backport: await upsert(fhir, backportSubscription(o), TOPIC_TAG) };
+}

@@ -1,0 +1,154 @@
+/**
+ * Subscriptions end to end (issue #5): the embedded FHIR server notifies /fhir/notify over real HTTP and
+ * the queue writes one DiagnosticReport per Observation version, whatever the delivery style.
+ */
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { sign } from '../../src/fhir/subscriptions/verify.js';
+import { type RunningService, startService } from '../support/service.js';
+
+const SECRET = 'test-subscription-secret-0123456789';
+
+describe('FHIR Subscriptions', { timeout: 120_000 }, () => {
+  let s: RunningService;
+  const fhir = () => s.c.backend;
+  const template = () => {
+    const { id: _id, meta: _meta, ...rest } = s.seeded[0]!.observation;
+    return rest as fhir4.Observation;
+  };
+  const reportsFor = async (obsId: string) => {
+    let n = 0;
+    for await (const r of fhir().searchAll('DiagnosticReport', {})) {
+      if (JSON.stringify(r).includes(`Observation/${obsId}`)) n++;
+    }
+    return n;
+  };
+  const settle = async () => {
+    await s.c.subscriptions.delivery?.idle();
+    await new Promise((ok) => setTimeout(ok, 100));
+    await s.c.queue.drain();
+  };
+  /** Creates an ECG Observation without the embedded server's delivery (the test plays the server). */
+  const quietCreate = async () => {
+    s.c.subscriptions.delivery?.close();
+    return fhir().create(template());
+  };
+  const notify = (path: string, init: RequestInit) => fetch(`${s.base}/fhir/notify${path}`, init);
+
+  before(async () => {
+    s = await startService({ SUBSCRIPTION_SECRET: SECRET });
+  });
+  after(async () => {
+    await s?.stop();
+  });
+
+  it('registers an active rest-hook Subscription at start-up, idempotently', async () => {
+    const subs = [];
+    for await (const x of fhir().searchAll('Subscription', {})) subs.push(x);
+    assert.equal(subs.length, 1);
+    assert.equal(subs[0]!.status, 'active');
+    assert.equal(subs[0]!.channel.endpoint, `${s.base}/fhir/notify`);
+  });
+
+  it('embedded delivery: creating an ECG Observation makes its DiagnosticReport appear', async () => {
+    const obs = await fhir().create(template());
+    await settle();
+    assert.equal(await reportsFor(obs.id!), 1);
+  });
+
+  it('PUT style, duplicates and out-of-order: one report per version; 401 without the secret', async () => {
+    const obs = await quietCreate();
+    const body = JSON.stringify(obs);
+    const put = (auth: string) =>
+      notify(`/Observation/${obs.id}`, {
+        method: 'PUT',
+        headers: { authorization: auth, 'content-type': 'application/fhir+json' },
+        body,
+      });
+    assert.equal((await put('Bearer wrong-secret-wrong-secret')).status, 401);
+    const statuses = await Promise.all([1, 2, 3].map(() => put(`Bearer ${SECRET}`)));
+    assert.deepEqual(
+      statuses.map((r) => r.status),
+      [200, 200, 200],
+    );
+    await settle();
+    assert.equal(await reportsFor(obs.id!), 1);
+    const ignored = await notify('/Observation/x', {
+      method: 'PUT',
+      headers: { authorization: `Bearer ${SECRET}` },
+      body: JSON.stringify({ resourceType: 'Observation', id: 'x', status: 'final', code: { text: 'BP' } }),
+    });
+    assert.equal(ignored.status, 200);
+  });
+
+  it('HMAC POST style; a bad signature is 401', async () => {
+    const obs = await quietCreate();
+    const body = JSON.stringify(obs);
+    const bad = await notify('', { method: 'POST', headers: { 'x-signature': sign('nope', body) }, body });
+    assert.equal(bad.status, 401);
+    const ok = await notify('', {
+      method: 'POST',
+      headers: { 'x-signature': `sha256=${sign(SECRET, body)}` },
+      body,
+    });
+    assert.equal(ok.status, 200);
+    await settle();
+    assert.equal(await reportsFor(obs.id!), 1);
+  });
+
+  it('ping style re-queries recent ECG Observations', async () => {
+    const obs = await quietCreate();
+    const r = await notify('', { method: 'POST', headers: { authorization: `Bearer ${SECRET}` } });
+    assert.equal(r.status, 200);
+    for (let i = 0; i < 50 && (await reportsFor(obs.id!)) === 0; i++) {
+      await new Promise((ok) => setTimeout(ok, 200));
+      await s.c.queue.drain();
+    }
+    assert.equal(await reportsFor(obs.id!), 1);
+  });
+
+  it('backport bundles: handshake, heartbeat, id-only events, gap recovery', async () => {
+    const a = await quietCreate();
+    const b = await quietCreate();
+    const bundle = (type: string, since: number, events: Array<[number, string]>) => ({
+      resourceType: 'Bundle',
+      type: 'history',
+      entry: [
+        {
+          resource: {
+            resourceType: 'Parameters',
+            parameter: [
+              { name: 'subscription', valueReference: { reference: 'Subscription/topic-1' } },
+              { name: 'type', valueCode: type },
+              { name: 'events-since-subscription-start', valueString: String(since) },
+              ...events.map(([n, ref]) => ({
+                name: 'notification-event',
+                part: [
+                  { name: 'event-number', valueString: String(n) },
+                  { name: 'focus', valueReference: { reference: ref } },
+                ],
+              })),
+            ],
+          },
+        },
+      ],
+    });
+    const post = (b: unknown) =>
+      notify('', {
+        method: 'POST',
+        headers: { authorization: `Bearer ${SECRET}`, 'content-type': 'application/fhir+json' },
+        body: JSON.stringify(b),
+      });
+    assert.equal((await post(bundle('handshake', 0, []))).status, 200);
+    assert.equal((await post(bundle('event-notification', 1, [[1, `Observation/${a.id}`]]))).status, 200);
+    assert.equal((await post(bundle('heartbeat', 1, []))).status, 200);
+    // Event 2 (Observation b) is never delivered: event 3 reveals the gap, b is re-queried.
+    assert.equal((await post(bundle('event-notification', 3, [[3, `Observation/${a.id}`]]))).status, 200);
+    for (let i = 0; i < 50 && (await reportsFor(b.id!)) === 0; i++) {
+      await new Promise((ok) => setTimeout(ok, 200));
+      await s.c.queue.drain();
+    }
+    assert.equal(await reportsFor(a.id!), 1);
+    assert.equal(await reportsFor(b.id!), 1);
+  });
+});
