@@ -56,7 +56,8 @@ describe('nightly back-analysis (in-process queue, FHIR checkpoint)', () => {
     const dir = await mkdtemp(join(tmpdir(), 'ecg-cds-models-'));
     try {
       await cp(join(REPO_ROOT, 'models'), dir, { recursive: true });
-      const manifest = join(dir, 'beat-cnn.manifest.json');
+      const shipped = JSON.parse(await readFile(join(dir, 'shipped.json'), 'utf8')) as { beat: string };
+      const manifest = join(dir, `${shipped.beat}.manifest.json`);
       const m = JSON.parse(await readFile(manifest, 'utf8')) as { version: string };
       await writeFile(manifest, JSON.stringify({ ...m, version: `${m.version}-next` }));
       const next = await compose(
