@@ -17,6 +17,18 @@ const csv = z.string().transform((s) =>
     .filter(Boolean),
 );
 
+/** A variable holding JSON: parsed here, then validated by the schema piped after it. */
+function jsonText(name: string) {
+  return z.string().transform((s, ctx) => {
+    try {
+      return JSON.parse(s) as unknown;
+    } catch {
+      ctx.addIssue({ code: 'custom', message: `${name} must be JSON` });
+      return z.NEVER;
+    }
+  });
+}
+
 const trustedIssuer = z.object({ iss: z.string().min(1), jwksUrl: z.string().url() });
 
 const indicator = z.enum(['critical', 'warning', 'info', 'none']);
@@ -39,18 +51,7 @@ const EnvSchema = z.object({
   MODELS_DIR: z.string().default(resolve(import.meta.dirname, '..', 'models')),
   ORT_PROVIDER: z.enum(['cpu', 'cuda']).default('cpu'),
   /** JSON array of {"iss": "...", "jwksUrl": "https://..."}: the CDS clients we trust. */
-  CDS_TRUSTED_ISSUERS: z
-    .string()
-    .transform((s, ctx) => {
-      try {
-        return JSON.parse(s) as unknown;
-      } catch {
-        ctx.addIssue({ code: 'custom', message: 'CDS_TRUSTED_ISSUERS must be JSON' });
-        return z.NEVER;
-      }
-    })
-    .pipe(z.array(trustedIssuer))
-    .optional(),
+  CDS_TRUSTED_ISSUERS: jsonText('CDS_TRUSTED_ISSUERS').pipe(z.array(trustedIssuer)).optional(),
   /** JWKS URLs a token's `jku` header may name. */
   CDS_JKU_ALLOWLIST: csv.optional(),
   /** Trust the local development issuer (`ecg-cds dev-token`). Default: on in demo mode only. */
@@ -61,18 +62,7 @@ const EnvSchema = z.object({
   /** How many recent ECGs a patient-view call looks at. */
   HOOK_MAX_ECGS: z.coerce.number().int().min(1).max(20).default(5),
   /** Card indicator per finding code, JSON object overriding the defaults, e.g. {"sinus-rhythm":"info"}. */
-  CARD_POLICY: z
-    .string()
-    .transform((s, ctx) => {
-      try {
-        return JSON.parse(s) as unknown;
-      } catch {
-        ctx.addIssue({ code: 'custom', message: 'CARD_POLICY must be JSON' });
-        return z.NEVER;
-      }
-    })
-    .pipe(z.record(z.string(), indicator))
-    .optional(),
+  CARD_POLICY: jsonText('CARD_POLICY').pipe(z.record(z.string(), indicator)).optional(),
   MODEL_CARD_URL: z.string().url().optional(),
   MAX_BODY_BYTES: z.coerce
     .number()
