@@ -7,6 +7,7 @@
 import { createHash } from 'node:crypto';
 import type { Indicator } from '../config.js';
 import type { StoredFinding, StoredResult } from '../fhir/stored-result.js';
+import { SNOMED_OF_FINDING, SNOMED_SYSTEM } from '../fhir/write-back/codes.js';
 import type { FindingCode } from '../inference/analysis/types.js';
 import type { Card, Coding, Link } from './types.js';
 
@@ -30,26 +31,14 @@ export const DEFAULT_POLICY: Readonly<Record<FindingCode, Indicator>> = {
   'sinus-rhythm': 'none',
 };
 
-/** SNOMED CT concepts for card topics (same codes as the DiagnosticReport conclusionCode). */
-const TOPIC: Readonly<Partial<Record<FindingCode, string>>> = {
-  'atrial-fibrillation': '164889003',
-  'sinus-rhythm': '426783006',
-  'sinus-bradycardia': '426177001',
-  'sinus-tachycardia': '427084000',
-  'ventricular-tachycardia-run': '164895002',
-  'supraventricular-tachycardia-run': '426761007',
-  'ventricular-bigeminy': '11157007',
-  'ventricular-trigeminy': '251180001',
-  'frequent-pvcs': '427172004',
-  'frequent-pacs': '284470004',
-};
 /** Findings without a SNOMED concept in our code list ("other rhythm") use our own code system. */
 export const FINDING_SYSTEM = 'urn:ecg-cds:finding';
 
 function topicOf(f: StoredFinding): Coding {
-  const sct = TOPIC[f.code];
+  // The same concept as the report's conclusionCode.
+  const sct = SNOMED_OF_FINDING[f.code];
   return sct
-    ? { system: 'http://snomed.info/sct', code: sct, display: f.title }
+    ? { system: SNOMED_SYSTEM, code: sct.code, display: f.title }
     : { system: FINDING_SYSTEM, code: f.code, display: f.title };
 }
 

@@ -39,7 +39,8 @@ export const DATA_OPERATION_SYSTEM = 'http://terminology.hl7.org/CodeSystem/v3-D
 export const SUPPORTING_INFO_EXTENSION = 'http://hl7.org/fhir/StructureDefinition/workflow-supportingInfo';
 
 // LOINC codes named by issue #4.
-export const LOINC_EKG_STUDY = { system: LOINC_SYSTEM, code: '11524-6', display: 'EKG study' } as const;
+// 11524-6 is the codec's: one definition for the ECG we read and the report we write.
+export { LOINC_EKG_STUDY } from '../ecg-codec-codes.js';
 export const LOINC_EKG_IMPRESSION = {
   system: LOINC_SYSTEM,
   code: '8601-7',
