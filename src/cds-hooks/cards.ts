@@ -29,6 +29,7 @@ export const DEFAULT_POLICY: Readonly<Record<FindingCode, Indicator>> = {
   'sinus-tachycardia': 'info',
   'other-rhythm': 'info',
   'sinus-rhythm': 'none',
+  'paced-rhythm': 'info',
 };
 
 /** Findings without a SNOMED concept in our code list ("other rhythm") use our own code system. */

@@ -43,7 +43,7 @@ export async function analyze(ecg: Ecg, engine: Engine): Promise<AnalysisResult>
   const usable = reliability(lead.samples.length, quality, gate.segments);
   if (1 - readable.fraction < MIN_READABLE_FRACTION) {
     const reason = `${Math.round(100 * readable.fraction)} % of the recording is too noisy to read`;
-    return { status: 'unable', sourceId: ecg.sourceId, code: 'unreadable', reason };
+    return { status: 'unable', sourceId: ecg.sourceId, code: 'poor-signal-quality', reason };
   }
   if (peaks.length < 2)
     return {

@@ -103,7 +103,7 @@ describe('buildCards', () => {
       source: { observationId: 'ecg3', effective: '2026-11-24T08:00:00Z' },
       modelVersion: 'm@1',
       status: 'unable',
-      unable: { code: 'unreadable', reason: '85 % of the recording is too noisy to read' },
+      unable: { code: 'poor-signal-quality', reason: '85 % of the recording is too noisy to read' },
       findings: [],
       limitations: [],
     };

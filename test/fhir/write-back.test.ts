@@ -95,7 +95,7 @@ const NOISY: StoredResult = {
   source: { observationId: 'ecg-noise-2', versionId: '1', subject: 'Patient/pat-noise' },
   modelVersion: MODELS.version,
   status: 'unable',
-  unable: { code: 'unreadable', reason: '62 % of the recording is too noisy to read' },
+  unable: { code: 'poor-signal-quality', reason: '62 % of the recording is too noisy to read' },
   findings: [],
   limitations: [],
 };

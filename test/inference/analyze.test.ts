@@ -72,7 +72,7 @@ describe('analyze() on committed excerpts', () => {
     const r = await analyze(ecg, engine);
     if (r.status === 'ok')
       assert.ok(r.quality.abstainedFraction > 0.1, `abstained ${r.quality.abstainedFraction}`);
-    else assert.equal(r.code, 'unreadable');
+    else assert.equal(r.code, 'poor-signal-quality');
   });
 });
 

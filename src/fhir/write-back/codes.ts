@@ -62,6 +62,7 @@ export const SNOMED = {
   sinusBradycardia: { code: '426177001', display: 'Sinus bradycardia' },
   sinusTachycardia: { code: '427084000', display: 'Sinus tachycardia' },
   ecgArtifact: { code: '251143007', display: 'ECG artifact' },
+  pacedRhythm: { code: '10370003', display: 'Rhythm from artificial pacing' },
 } as const satisfies Record<string, { code: string; display: string }>;
 
 export type SnomedConcept = (typeof SNOMED)[keyof typeof SNOMED];
@@ -79,6 +80,7 @@ export const SNOMED_OF_FINDING: Readonly<Record<FindingCode, SnomedConcept | und
   'ventricular-trigeminy': SNOMED.ventricularTrigeminy,
   'frequent-pvcs': SNOMED.pvc,
   'frequent-pacs': SNOMED.pac,
+  'paced-rhythm': SNOMED.pacedRhythm,
 };
 
 /**
@@ -93,7 +95,7 @@ export const SNOMED_OF_RHYTHM: Readonly<Record<RhythmClass, SnomedConcept | unde
 };
 
 /** Unable-to-analyse codes that mean "too noisy": only these get the SNOMED "ECG artifact" conclusion. */
-export const NOISE_UNABLE_CODES: ReadonlySet<string> = new Set(['unreadable']);
+export const NOISE_UNABLE_CODES: ReadonlySet<string> = new Set(['poor-signal-quality']);
 
 // Our own systems. URNs because the project owns no domain; each is stable once data are written.
 

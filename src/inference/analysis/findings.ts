@@ -48,6 +48,28 @@ export function clock(seconds: number): string {
   return [h, m, s % 60].map((v) => String(v).padStart(2, '0')).join(':');
 }
 
+/**
+ * The product's burden rule for "frequent" ectopy (see the header): at least 2 ectopic beats, and ≥ 5 % of
+ * readable beats, or ≥ 30 per hour on recordings of an hour or more. `eval findings` applies the same rule
+ * to the reference labels.
+ */
+export function isFrequentEctopy(ectopic: number, readableBeats: number, durationSeconds: number): boolean {
+  const perHourRule = durationSeconds >= 3600 && (ectopic * 3600) / durationSeconds >= FREQUENT_PER_HOUR;
+  const burdenRule = ectopic >= FREQUENT_BURDEN * readableBeats;
+  return ectopic >= 2 && (perHourRule || burdenRule);
+}
+
+/**
+ * The product's rate rule: a regular rhythm (RR coefficient of variation < {@link REGULAR_RR_CV}) below
+ * {@link BRADY_BPM} is bradycardia, above {@link TACHY_BPM} tachycardia; irregular rhythms get no rate call.
+ */
+export function rateCategory(heartRateBpm: number | null, rrCv: number | null): 'brady' | 'tachy' | null {
+  if (heartRateBpm === null || rrCv === null || !(rrCv < REGULAR_RR_CV)) return null;
+  if (heartRateBpm < BRADY_BPM) return 'brady';
+  if (heartRateBpm > TACHY_BPM) return 'tachy';
+  return null;
+}
+
 export function deriveFindings(x: FindingInputs): Finding[] {
   const out: Finding[] = [];
   const { beats, rhythm } = x;
@@ -82,9 +104,9 @@ export function deriveFindings(x: FindingInputs): Finding[] {
       saliency: windowSpans(rhythm.windows, 'N'),
     });
     // Sinus brady-/tachycardia are regular rhythms: with irregular RR the rate is not called.
-    const regular = x.rrCv !== null && x.rrCv < REGULAR_RR_CV;
-    if (regular && hr < BRADY_BPM) out.push(sinus('sinus-bradycardia', 'Sinus bradycardia'));
-    else if (regular && hr > TACHY_BPM) out.push(sinus('sinus-tachycardia', 'Sinus tachycardia'));
+    const category = rateCategory(hr, x.rrCv);
+    if (category === 'brady') out.push(sinus('sinus-bradycardia', 'Sinus bradycardia'));
+    else if (category === 'tachy') out.push(sinus('sinus-tachycardia', 'Sinus tachycardia'));
     else out.push(sinus('sinus-rhythm', 'Sinus rhythm'));
   } else if (rhythm.label === 'O') {
     out.push({
@@ -153,10 +175,7 @@ export function deriveFindings(x: FindingInputs): Finding[] {
     ['S', 'frequent-pacs', 'PAC', 'Frequent premature atrial (supraventricular) contractions'],
   ] as const) {
     const ectopic = reliable.filter((b) => b.label === cls);
-    const perHourRule =
-      x.durationSeconds >= 3600 && (ectopic.length * 3600) / x.durationSeconds >= FREQUENT_PER_HOUR;
-    const burdenRule = ectopic.length >= FREQUENT_BURDEN * reliable.length;
-    if (ectopic.length < 2 || !(perHourRule || burdenRule)) continue;
+    if (!isFrequentEctopy(ectopic.length, reliable.length, x.durationSeconds)) continue;
     const couplets = countCouplets(labels, cls as AamiClass);
     const perHour = (ectopic.length * 3600) / x.durationSeconds;
     out.push({

@@ -33,7 +33,8 @@ export type FindingCode =
   | 'ventricular-bigeminy'
   | 'ventricular-trigeminy'
   | 'frequent-pvcs'
-  | 'frequent-pacs';
+  | 'frequent-pacs'
+  | 'paced-rhythm';
 
 /** A stretch of the record, in seconds, that a finding points at (its saliency). */
 export interface Span {
@@ -55,6 +56,10 @@ export interface Finding {
   readonly saliency: readonly Span[];
   /** First onset, seconds from the start. */
   readonly onset?: number;
+  /** Episode findings (AF or flutter): fraction 0..1 of the analysed time in the rhythm. */
+  readonly burden?: number;
+  /** Episode findings: the episodes, seconds from the start, in time order. */
+  readonly episodes?: readonly { readonly start: number; readonly end: number }[];
 }
 
 export interface BeatRun {
@@ -122,9 +127,11 @@ export interface UnableToAnalyse {
     | 'bad-rate'
     | 'flat-line'
     | 'not-finite'
-    | 'unreadable'
+    | 'poor-signal-quality'
     | 'no-beats';
   readonly reason: string;
+  /** For 'poor-signal-quality': fraction 0..1 of the recording the quality gates flag. */
+  readonly fraction?: number;
 }
 
 export type AnalysisResult = Analysis | UnableToAnalyse;
