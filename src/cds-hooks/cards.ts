@@ -8,6 +8,7 @@ import { createHash } from 'node:crypto';
 import type { Indicator } from '../config.js';
 import type { StoredFinding, StoredResult } from '../fhir/stored-result.js';
 import { SNOMED_OF_FINDING, SNOMED_SYSTEM } from '../fhir/write-back/codes.js';
+import { formatConfidence } from '../inference/analysis/calibration.js';
 import type { FindingCode } from '../inference/analysis/types.js';
 import type { Card, Coding, Link } from './types.js';
 
@@ -97,9 +98,9 @@ function findingCard(
   opts: CardOptions,
 ): Card {
   const r = input.result;
-  const pct = Math.round(100 * f.confidence);
+  const pct = formatConfidence(f.confidence);
   const when = dateOf(r.source.effective);
-  const summary = clip(`${f.title} suspected on ECG${when ? ` of ${when}` : ''} (AI, ${pct} % confidence)`);
+  const summary = clip(`${f.title} suspected on ECG${when ? ` of ${when}` : ''} (AI, ${pct} confidence)`);
   return {
     uuid: stableUuid(`${r.source.observationId}|${r.source.versionId ?? ''}|${r.modelVersion}|${f.code}`),
     summary,
@@ -117,9 +118,7 @@ function findingCard(
 
 function findingDetail(r: StoredResult, f: StoredFinding): string {
   const lines = [`**${AI_NOTICE}**`, ''];
-  lines.push(
-    `**${f.title}** — model confidence ${Math.round(100 * f.confidence)} % (calibrated probability).`,
-  );
+  lines.push(`**${f.title}** — model confidence ${formatConfidence(f.confidence)} (calibrated probability).`);
   const ecg = [
     r.source.effective ? `recorded ${r.source.effective}` : undefined,
     r.durationSeconds !== undefined ? `${formatDuration(r.durationSeconds)}` : undefined,

@@ -6,6 +6,7 @@
  * entries reference each other through deterministic `urn:uuid:` fullUrls, which the server rewrites.
  * `parseStoredResult` (parse.ts) reads the same StoredResult back.
  */
+import { formatConfidence } from '../../inference/analysis/calibration.js';
 import type { ModelSet, StoredResult } from '../stored-result.js';
 import {
   DIAGNOSTIC_SERVICE_SECTION_SYSTEM,
@@ -125,7 +126,7 @@ function reportExtensions(result: StoredResult, source: fhir4.Reference): fhir4.
 
 function conclusion(result: StoredResult): string {
   if (result.status === 'unable') return `${UNABLE_PREFIX}${result.unable?.reason ?? 'unknown reason'}`;
-  const findings = result.findings.map((f) => `${f.title} (confidence ${Math.round(100 * f.confidence)} %)`);
+  const findings = result.findings.map((f) => `${f.title} (confidence ${formatConfidence(f.confidence)})`);
   const parts = [findings.length > 0 ? findings.join('; ') : 'No arrhythmia finding'];
   if (typeof result.heartRateBpm === 'number')
     parts.push(`heart rate ${Math.round(result.heartRateBpm)}/min`);

@@ -11,6 +11,7 @@
  *    ectopic beats stay in the counts without becoming a finding.
  */
 import type { AamiClass } from './aami.js';
+import { type AfEpisodes, afEpisodes, episodesOf } from './episodes.js';
 import { countCouplets, type PatternEpisode, TACHY_BPM } from './runs.js';
 import type { Beat, BeatRun, Finding, RhythmClass, RhythmWindow, Span } from './types.js';
 
@@ -18,6 +19,8 @@ export const BRADY_BPM = 60;
 /** RR coefficient of variation below which a rhythm counts as regular (sinus RR CV is typically < 0.1). */
 export const REGULAR_RR_CV = 0.15;
 export const FREQUENT_PER_HOUR = 30;
+/** Share of normally conducted (N) beats above which a regular rhythm is read as sinus-driven. */
+export const SINUS_NORMAL_SHARE = 0.9;
 export const FREQUENT_BURDEN = 0.05;
 /** Seconds of waveform shown around a beat a finding rests on. */
 const BEAT_SPAN_S = 0.4;
@@ -36,6 +39,8 @@ export interface FindingInputs {
   readonly heartRateBpm: number | null;
   readonly rrCv: number | null;
   readonly durationSeconds: number;
+  /** AF (or flutter) episodes; computed from `rhythm.windows` when absent. */
+  readonly af?: AfEpisodes;
   /** True when too little of the record is reliable for beat-level findings (runs, patterns, ectopy). */
   readonly withholdBeatFindings?: boolean;
 }
@@ -81,68 +86,104 @@ export function deriveFindings(x: FindingInputs): Finding[] {
   const windowsWith = (c: RhythmClass) =>
     x.rhythm.windows.filter((w) => argmax(w.probabilities) === c).length;
 
-  if (rhythm.label === 'A') {
+  const af = x.af ?? afEpisodes(rhythm.windows);
+  if (rhythm.label === 'A' || af.episodes.length > 0) {
+    // Atrial fibrillation or flutter: the rhythm model's A class was trained on both (CinC 2017 "AF" and
+    // MIT-BIH (AFIB and (AFL windows); flutter alone is too rare in the data here to learn (model card).
+    const episodes = af.episodes.length > 0 ? af.episodes : episodesOf(rhythm.windows, 'A');
+    const weight = episodes.reduce((a, e) => a + (e.end - e.start), 0);
+    const score =
+      weight > 0
+        ? episodes.reduce((a, e) => a + e.meanProbability * (e.end - e.start), 0) / weight
+        : rhythm.probability;
+    const burden = af.analysedSeconds > 0 ? Math.min(1, weight / af.analysedSeconds) : 1;
+    const longest = episodes.reduce((a, e) => Math.max(a, e.end - e.start), 0);
+    const first = episodes[0]?.start ?? firstWindow(rhythm.windows, 'A') ?? 0;
     out.push({
       code: 'atrial-fibrillation',
-      title: 'Atrial fibrillation',
-      confidence: rhythm.probability,
+      title: 'Atrial fibrillation or flutter',
+      confidence: score,
       evidence: [
+        `burden ${Math.round(100 * burden)} % of ${formatDuration(af.analysedSeconds)} analysed, ${episodes.length} episode${episodes.length === 1 ? '' : 's'}, longest ${formatDuration(longest)}, onset at ${clock(first)}`,
         `irregularly irregular RR${irregularity ? `, ${irregularity}` : ''}`,
-        `rhythm model: atrial fibrillation in ${windowsWith('A')} of ${rhythm.windows.length} windows`,
+        `rhythm model: atrial fibrillation or flutter in ${windowsWith('A')} of ${rhythm.windows.length} windows`,
         rate,
       ],
       saliency: windowSpans(rhythm.windows, 'A'),
-      onset: firstWindow(rhythm.windows, 'A'),
+      onset: first,
+      burden,
+      episodes: episodes.map((e) => ({ start: e.start, end: e.end })),
     });
-  } else if (rhythm.label === 'N' && x.heartRateBpm !== null) {
+  } else if (x.heartRateBpm !== null && (rhythm.label === 'N' || rhythm.label === 'O')) {
     const hr = x.heartRateBpm;
+    // A regular rhythm of normally conducted beats is sinus-driven even where the rhythm model (trained on
+    // CinC "Other", which holds sinus tachycardia too) said "other": the rate finding follows the rate
+    // actually measured.
+    const normalShare =
+      reliable.length > 0 ? reliable.filter((b) => b.label === 'N').length / reliable.length : 0;
+    const sinusLike = rhythm.label === 'N' || normalShare >= SINUS_NORMAL_SHARE;
+    const sinusScore = 1 - meanOf(rhythm.windows, 'A') - meanOf(rhythm.windows, '~');
     const sinus = (code: Finding['code'], title: string): Finding => ({
       code,
       title,
-      confidence: rhythm.probability,
-      evidence: [`${rate} in sinus rhythm`, ...(irregularity ? [irregularity] : [])],
+      confidence: rhythm.label === 'N' ? rhythm.probability : sinusScore,
+      evidence: [
+        `${rate} in a regular rhythm${rhythm.label === 'N' ? ' read as sinus by the rhythm model' : ''}`,
+        ...(irregularity ? [irregularity] : []),
+        ...(reliable.length > 0
+          ? [`${Math.round(100 * normalShare)} % of ${reliable.length} readable beats normally conducted`]
+          : []),
+      ],
       saliency: windowSpans(rhythm.windows, 'N'),
     });
-    // Sinus brady-/tachycardia are regular rhythms: with irregular RR the rate is not called.
     const category = rateCategory(hr, x.rrCv);
-    if (category === 'brady') out.push(sinus('sinus-bradycardia', 'Sinus bradycardia'));
-    else if (category === 'tachy') out.push(sinus('sinus-tachycardia', 'Sinus tachycardia'));
-    else out.push(sinus('sinus-rhythm', 'Sinus rhythm'));
-  } else if (rhythm.label === 'O') {
-    out.push({
-      code: 'other-rhythm',
-      title: 'Rhythm other than sinus or atrial fibrillation',
-      confidence: rhythm.probability,
-      evidence: [
-        `rhythm model: other rhythm in ${windowsWith('O')} of ${rhythm.windows.length} windows`,
-        rate,
-      ],
-      saliency: windowSpans(rhythm.windows, 'O'),
-      onset: firstWindow(rhythm.windows, 'O'),
-    });
+    if (sinusLike && category === 'brady') out.push(sinus('sinus-bradycardia', 'Sinus bradycardia'));
+    else if (sinusLike && category === 'tachy') out.push(sinus('sinus-tachycardia', 'Sinus tachycardia'));
+    else if (rhythm.label === 'N') out.push(sinus('sinus-rhythm', 'Sinus rhythm'));
   }
+  // "Other rhythm" only where no named finding fits (added at the end).
+  const other = (): Finding => ({
+    code: 'other-rhythm',
+    title: 'Rhythm other than sinus or atrial fibrillation',
+    confidence: rhythm.probability,
+    evidence: [`rhythm model: other rhythm in ${windowsWith('O')} of ${rhythm.windows.length} windows`, rate],
+    saliency: windowSpans(rhythm.windows, 'O'),
+    ...(firstWindow(rhythm.windows, 'O') !== undefined ? { onset: firstWindow(rhythm.windows, 'O')! } : {}),
+  });
+  const withOther = (list: Finding[]): Finding[] =>
+    rhythm.label === 'O' && list.every((f) => f.code === 'sinus-rhythm') ? [...list, other()] : list;
 
-  if (x.withholdBeatFindings) return out;
+  if (x.withholdBeatFindings) return withOther(out);
 
-  for (const run of x.runs) {
-    if (run.rateBpm <= TACHY_BPM) continue;
-    const v = run.label === 'V';
-    const involved = beats.slice(run.first, run.first + run.length);
+  // One finding per run class (however many runs), led by the longest run; its confidence rests on the
+  // beats of that run.
+  for (const label of ['V', 'S'] as const) {
+    const runs = x.runs.filter((r) => r.label === label && r.rateBpm > TACHY_BPM);
+    if (runs.length === 0) continue;
+    const v = label === 'V';
+    const longest = runs.reduce((m, r) => (r.length > m.length ? r : m), runs[0]!);
+    const involved = beats.slice(longest.first, longest.first + longest.length);
+    const firstBeat = beats[runs[0]!.first]!;
+    const kind = v ? 'ventricular' : 'supraventricular';
     out.push({
       code: v ? 'ventricular-tachycardia-run' : 'supraventricular-tachycardia-run',
       title: v ? 'Ventricular tachycardia (run)' : 'Supraventricular tachycardia (run)',
-      confidence: meanProbability(involved, run.label),
+      confidence: meanProbability(involved, label),
       evidence: [
-        `run of ${run.length} ${v ? 'ventricular' : 'supraventricular'} beats at ${Math.round(run.rateBpm)} bpm at ${clock(involved[0]!.time)}`,
+        runs.length === 1
+          ? `run of ${longest.length} ${kind} beats at ${Math.round(longest.rateBpm)} bpm at ${clock(involved[0]!.time)}`
+          : `${runs.length} runs of ${kind} beats, first at ${clock(firstBeat.time)}; longest ${longest.length} beats at ${Math.round(longest.rateBpm)} bpm at ${clock(involved[0]!.time)}`,
       ],
-      saliency: [
-        {
-          start: involved[0]!.time - BEAT_SPAN_S / 2,
-          end: involved[involved.length - 1]!.time + BEAT_SPAN_S / 2,
-          weight: 1,
-        },
-      ],
-      onset: involved[0]!.time,
+      saliency: runs
+        .slice()
+        .sort((p, q) => q.length - p.length)
+        .slice(0, MAX_SPANS)
+        .map((r) => ({
+          start: beats[r.first]!.time - BEAT_SPAN_S / 2,
+          end: beats[r.first + r.length - 1]!.time + BEAT_SPAN_S / 2,
+          weight: r.length / longest.length,
+        })),
+      onset: firstBeat.time,
     });
   }
 
@@ -198,7 +239,7 @@ export function deriveFindings(x: FindingInputs): Finding[] {
       onset: ectopic[0]!.time,
     });
   }
-  return out;
+  return withOther(out);
 }
 
 function classIndex(c: AamiClass): number {
@@ -209,6 +250,18 @@ function meanProbability(beats: readonly Beat[], c: AamiClass): number {
   if (beats.length === 0) return 0;
   const k = classIndex(c);
   return beats.reduce((a, b) => a + b.probabilities[k]!, 0) / beats.length;
+}
+
+function meanOf(windows: readonly RhythmWindow[], c: RhythmClass): number {
+  return windows.length === 0 ? 0 : windows.reduce((a, w) => a + w.probabilities[c], 0) / windows.length;
+}
+
+/** "45 s", "12 min", "1 h 05 min" for evidence sentences. */
+export function formatDuration(seconds: number): string {
+  const s = Math.round(seconds);
+  if (s < 120) return `${s} s`;
+  const m = Math.round(s / 60);
+  return m < 60 ? `${m} min` : `${Math.floor(m / 60)} h ${String(m % 60).padStart(2, '0')} min`;
 }
 
 function argmax(p: Readonly<Record<RhythmClass, number>>): RhythmClass {
