@@ -11,6 +11,7 @@ import { runDatasetBeats } from './dataset.js';
 import { runDatasetRhythm } from './dataset-rhythm.js';
 import { runEvalAe } from './eval-ae.js';
 import { evaluateBeats, formatBeatsReport } from './eval-beats.js';
+import { runEvalFindings } from './eval-findings.js';
 import { runEvalQrs } from './eval-qrs.js';
 import { evaluateRhythm, formatRhythmReport } from './eval-rhythm.js';
 
@@ -28,6 +29,9 @@ commands:
       score the shipped rhythm model (N, A, O, ~) with the PhysioNet/CinC 2017 metric
   eval ae --db <wfdb-dir> [--records all|DS2|list] [--json] [--metrics <file>]
       fraction of 2.048-s segments the quality autoencoder flags unreliable (training/README.md)
+  eval findings --db <wfdb-dir or PTB-XL dir> --records <DS1|DS2|all|list> [--json]
+      run analyze() on whole records and score its findings against reference findings
+      (docs/findings-evaluation.md); PTB-XL when ptbxl_database.csv is in --db (records by ecg_id)
   dataset beats --db <wfdb-dir> --records <DS1|DS2|all|list> --out <dir> [--peaks detected|reference]
       export beat-model inputs and labels as .npy for training
   dataset rhythm --db <dir> [--records all|DS1|DS2|list] [--stride <s>] --out <dir>
@@ -180,6 +184,26 @@ async function main(argv: string[]): Promise<number> {
       provider: provider(values.provider),
       json: values.json,
       ...(values.metrics ? { metrics: values.metrics } : {}),
+    });
+  }
+  if (command === 'eval' && sub === 'findings') {
+    const { values } = parseArgs({
+      args: rest,
+      options: {
+        db: { type: 'string' },
+        records: { type: 'string', default: 'all' },
+        json: { type: 'boolean', default: false },
+        ...modelOptions,
+      },
+      strict: true,
+    });
+    if (!values.db) throw new UsageError('eval findings: --db <dir> is required');
+    return runEvalFindings({
+      db: values.db,
+      records: values.records,
+      json: values.json,
+      models: values.models,
+      provider: provider(values.provider),
     });
   }
   if (command === 'dataset' && sub === 'rhythm') {

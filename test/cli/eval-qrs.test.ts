@@ -1,3 +1,4 @@
+import { readdirSync } from 'node:fs';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
@@ -64,7 +65,9 @@ describe('ecg-cds eval qrs', () => {
   it('`all` takes every record with an .atr file when there is no RECORDS file', () => {
     const r = cli('eval', 'qrs', '--db', join(FIXTURES, 'mitdb'), '--json');
     assert.equal(r.code, 0, r.stderr);
-    assert.equal(JSON.parse(r.stdout).records.length, 4);
+    const withAtr = readdirSync(join(FIXTURES, 'mitdb')).filter((f) => f.endsWith('.atr')).length;
+    assert.ok(withAtr >= 4);
+    assert.equal(JSON.parse(r.stdout).records.length, withAtr);
   });
 
   it('gives a clear error and exit code 2 for a missing --db, a missing record and an unknown option', () => {
