@@ -24,7 +24,7 @@ const DATA = process.env['ECG_SHARED_DATA'] ?? resolve(ROOT, '..', 'shared', 'da
 const OUT = join(ROOT, 'test', 'fixtures');
 
 interface Excerpt {
-  readonly db: 'mitdb' | 'nstdb';
+  readonly db: 'mitdb' | 'nstdb' | 'svdb-dev';
   readonly record: string;
   readonly fromMin: number;
   readonly toMin: number;
@@ -48,6 +48,14 @@ const EXCERPTS: readonly Excerpt[] = [
   },
   {
     db: 'mitdb',
+    record: '201',
+    fromMin: 5,
+    toMin: 9,
+    shows:
+      'paroxysmal atrial fibrillation: `(AFIB` until 6:19 and again 7:57–8:34 (37 s), nodal and sinus rhythm between',
+  },
+  {
+    db: 'mitdb',
     record: '119',
     fromMin: 21,
     toMin: 24,
@@ -62,12 +70,28 @@ const EXCERPTS: readonly Excerpt[] = [
     shows: 'noisy signal: `~` signal-quality annotations, both channels noisy or unreadable much of the time',
   },
   {
+    db: 'mitdb',
+    record: '102',
+    fromMin: 10,
+    toMin: 10.25,
+    shows:
+      'paced rhythm: a pacemaker spike at the onset of every QRS (all beats `/`), smeared by the recorder\'s 100 Hz band to about 12 ms; V5 and V2, format 212',
+  },
+  {
     db: 'nstdb',
     record: '118e00',
     fromMin: 5,
     toMin: 7,
     shows:
       'electrode-motion noise at 0 dB SNR added to record 118 (its first noisy 2-minute segment), format 16; the annotations are those of clean 118',
+  },
+  {
+    db: 'svdb-dev',
+    record: '848',
+    fromMin: 4,
+    toMin: 6,
+    shows:
+      'clean narrow-complex tachycardia at ~145 bpm, every beat N (issue #9: the old noise floor read all of it as noise); two unnamed leads, 128 Hz, format 212',
   },
 ];
 
@@ -78,9 +102,19 @@ const CINC = [
 const PTBXL = [
   { ecgId: 3, shows: 'normal ECG: `{NORM: 100, SR: 0}`, "sinusrhythmus normales ekg"' },
   { ecgId: 318, shows: 'atrial fibrillation: `{NDT: 100, DIG: 80, STD_: 0, AFIB: 0}`' },
+  {
+    ecgId: 351,
+    shows:
+      'clean fast ECG, ~156 bpm: `{AFIB: 100, NST_: 0}`, "atrial fibrillation with rapid ventricular response" (issue #9)',
+  },
 ];
 
 const two = (n: number) => String(n).padStart(2, '0');
+/** The cut in a file name: `20m-22m`, or in seconds (`600s-615s`) when a cut point is not a whole minute. */
+const cutLabel = (from: number, to: number) =>
+  Number.isInteger(from) && Number.isInteger(to)
+    ? `${from}m-${to}m`
+    : `${Math.round(from * 60)}s-${Math.round(to * 60)}s`;
 const clock = (sample: number, fs: number) =>
   `${two(Math.floor(sample / fs / 60))}:${two(Math.floor(sample / fs) % 60)}`;
 
@@ -111,7 +145,7 @@ async function cutExcerpt(x: Excerpt): Promise<Written> {
   const { fs } = rec.header;
   const start = Math.round(x.fromMin * 60 * fs);
   const end = Math.round(x.toMin * 60 * fs);
-  const name = `${x.db}-${x.record}-${x.fromMin}m-${x.toMin}m`;
+  const name = `${x.db}-${x.record}-${cutLabel(x.fromMin, x.toMin)}`;
   const format = rec.header.signals[0]!.format;
   if (format !== 16 && format !== 212) throw new Error(`${src}: format ${format} is not writable`);
   const headerText = await readFile(`${src}.hea`, 'latin1');
@@ -214,7 +248,7 @@ Small excerpts of the PhysioNet databases in \`../shared/data\` (see its README)
 DSP and analysis tests run without the full databases. Written by \`npx tsx scripts/make-fixtures.ts\`;
 do not edit by hand. {{TOTAL}} in all.
 
-**How they were made.** MIT-BIH and NST excerpts keep the original digital samples and signal format
+**How they were made.** MIT-BIH, NST and SVDB excerpts keep the original digital samples and signal format
 (no resampling, filtering or rescaling); only the header's first values and checksums are new, and
 a header comment names the source and sample range. The \`.atr\` files hold the reference
 annotations inside the excerpt with samples shifted by the cut start; the rhythm in force at the cut
@@ -245,7 +279,10 @@ CinC 2017 and PTB-XL records are whole records copied byte for byte; \`cinc2017/
   https://doi.org/10.1038/s41597-020-0495-6 ; Wagner P, Strodthoff N, Bousseljot R-D, Samek W,
   Schaeffter T. PTB-XL, a large publicly available electrocardiography dataset (version 1.0.1).
   PhysioNet (2020). https://doi.org/10.13026/x4td-x982
-- All four: Goldberger AL, Amaral LAN, Glass L, Hausdorff JM, Ivanov PCh, Mark RG, Mietus JE,
+- **MIT-BIH Supraventricular Arrhythmia Database** (svdb 1.0.0), ODC-By 1.0. Greenwald SD, Patil RS,
+  Mark RG. Improved detection and classification of arrhythmias in noise-corrupted electrocardiograms
+  using contextual information. Computers in Cardiology 1990:461-464. https://doi.org/10.13026/C2V30W
+- All five: Goldberger AL, Amaral LAN, Glass L, Hausdorff JM, Ivanov PCh, Mark RG, Mietus JE,
   Moody GB, Peng C-K, Stanley HE. PhysioBank, PhysioToolkit, and PhysioNet: Components of a new
   research resource for complex physiologic signals. Circulation 101(23):e215-e220 (2000).
 
@@ -260,8 +297,16 @@ Check with \`sha256sum -c\` on this block, from this folder.
 \`\`\`
 `;
 
+/** The hand-written sections after the generated part (FHIR examples), kept when the README is rewritten. */
+async function handWrittenTail(): Promise<string> {
+  const old = await readFile(join(OUT, 'README.md'), 'utf8').catch(() => '');
+  const at = old.indexOf('\n## FHIR examples');
+  return at < 0 ? '' : old.slice(at);
+}
+
 async function main(): Promise<void> {
-  for (const db of ['mitdb', 'nstdb', 'cinc2017', 'ptbxl'])
+  const tail = await handWrittenTail();
+  for (const db of ['mitdb', 'nstdb', 'svdb-dev', 'cinc2017', 'ptbxl'])
     await rm(join(OUT, db), { recursive: true, force: true });
   const parts: Written[] = [];
   for (const x of EXCERPTS) parts.push(await cutExcerpt(x));
@@ -278,7 +323,7 @@ async function main(): Promise<void> {
   const readme = README.replace('{{TABLE}}', parts.map((p) => p.summary).join('\n'))
     .replace('{{HASHES}}', hashes.join('\n'))
     .replace('{{TOTAL}}', `${(total / 1024).toFixed(0)} KiB`);
-  await writeFile(join(OUT, 'README.md'), readme);
+  await writeFile(join(OUT, 'README.md'), readme + tail);
   await writeFile(
     join(OUT, '.gitattributes'),
     '# Fixtures are byte-exact copies: no line-ending conversion.\n* -text\n',

@@ -175,6 +175,7 @@ describe('reference findings from PTB-XL scp_codes', () => {
         scpCodes: "{'NDT': 100.0, 'DIG': 80.0, 'STD_': 0.0, 'AFIB': 0.0}",
         filenameHr: 'records500/00000/00318_hr',
       },
+      { ecgId: 351, scpCodes: "{'AFIB': 100.0, 'NST_': 0.0}", filenameHr: 'records500/00000/00351_hr' },
     ]);
   });
 });
@@ -282,6 +283,7 @@ describe('ecg-cds eval findings (shipped models, committed fixtures)', () => {
       [
         ['00003', []],
         ['00318', ['atrial-fibrillation']],
+        ['00351', ['atrial-fibrillation']],
       ],
     );
     // A bad --records fails before any model loads, exit code 2.

@@ -43,8 +43,15 @@ describe('analyze() on committed excerpts', () => {
     const a = await run('mitdb/mitdb-201-1m-4m');
     const af = a.findings.find((f) => f.code === 'atrial-fibrillation');
     assert.ok(af, `findings: ${codes(a)}`);
-    assert.ok(af.confidence > 0.5 && af.confidence <= 1);
-    assert.match(af.evidence[0]!, /irregularly irregular RR, RR coefficient of variation 0\.\d\d/);
+    assert.ok(af.confidence > 0.5 && af.confidence < 1, `confidence ${af.confidence}`);
+    assert.equal(af.title, 'Atrial fibrillation or flutter');
+    assert.ok(
+      af.evidence.some((e) => /irregularly irregular RR, RR coefficient of variation 0\.\d\d/.test(e)),
+    );
+    // The whole 3-min excerpt is AF: one episode, burden ≈ 100 %, onset at the start.
+    assert.ok(af.burden! > 0.9, `burden ${af.burden}`);
+    assert.equal(af.episodes?.length, 1);
+    assert.equal(af.onset, 0);
     assert.ok(af.saliency.length > 0 && af.saliency.every((s) => s.end > s.start && s.start >= 0));
   });
 
@@ -67,12 +74,13 @@ describe('analyze() on committed excerpts', () => {
     assert.equal(a.lead, 'II');
   });
 
-  it('abstains on the 0 dB noise excerpt: part of it is excluded', async () => {
+  it('the 0 dB noise excerpt is "unable to analyse: poor signal quality" with the fraction, never "no finding"', async () => {
     const { ecg } = await readWfdbRecord(join(FIXTURES, 'nstdb/nstdb-118e00-5m-7m'));
     const r = await analyze(ecg, engine);
-    if (r.status === 'ok')
-      assert.ok(r.quality.abstainedFraction > 0.1, `abstained ${r.quality.abstainedFraction}`);
-    else assert.equal(r.code, 'poor-signal-quality');
+    assert.equal(r.status, 'unable');
+    assert.equal(r.status === 'unable' && r.code, 'poor-signal-quality');
+    assert.ok(r.status === 'unable' && r.fraction! > 0.3, `fraction ${r.status === 'unable' && r.fraction}`);
+    assert.match(r.status === 'unable' ? r.reason : '', /^poor signal quality: \d+ % of the recording is noise/);
   });
 });
 

@@ -232,9 +232,9 @@ function unreadableMask(y: Float32Array, nIn: number, fs: number, invalid?: Uint
     const ratio = fs / RHYTHM_FS;
     for (let j = 0; j < n; j++) inv[j] = invalid[Math.min(nIn - 1, Math.round(j * ratio))]!;
   }
-  const opts = inv
-    ? { segmentSeconds: QUALITY_SEGMENT_S, invalid: [inv] }
-    : { segmentSeconds: QUALITY_SEGMENT_S };
+  // Contract v1 was trained on the 'all-blocks' noise floor; the index's default changed since (issue #9).
+  const base = { segmentSeconds: QUALITY_SEGMENT_S, floor: 'all-blocks' } as const;
+  const opts = inv ? { ...base, invalid: [inv] } : base;
   for (const seg of signalQuality([y], RHYTHM_FS, opts)) if (!seg.readable) mask.fill(1, seg.start, seg.end);
   if (inv) for (let j = 0; j < n; j++) mask[j]! |= inv[j]!;
   return mask;

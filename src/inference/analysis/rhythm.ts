@@ -28,6 +28,21 @@ export interface RhythmResult {
   readonly label: RhythmClass;
   readonly probability: number;
   readonly windows: readonly RhythmWindow[];
+  /** Windows the recording was cut into, including those left out as mostly unreliable. */
+  readonly totalWindows: number;
+}
+
+/**
+ * Fraction of a recording's windows that are noise: left out because the quality index flags most of
+ * them, or read by the rhythm model as noise (its '~' class, CinC 2017's "too noisy to classify").
+ */
+export function noisyWindowFraction(r: RhythmResult): number {
+  if (r.totalWindows === 0) return 1;
+  const noise = r.windows.filter((w) => {
+    const p = w.probabilities;
+    return p['~'] > p.N && p['~'] > p.A && p['~'] > p.O;
+  }).length;
+  return (r.totalWindows - r.windows.length + noise) / r.totalWindows;
 }
 
 /**
@@ -78,5 +93,63 @@ export async function classifyRhythm(
     });
   let best = 0;
   for (let c = 1; c < k; c++) if (mean[c]! > mean[best]!) best = c;
-  return { label: RHYTHM_CLASSES[best]!, probability: mean[best]!, windows: kept };
+  return { label: RHYTHM_CLASSES[best]!, probability: mean[best]!, windows: kept, totalWindows: n };
+}
+
+/**
+ * The rhythm of several leads: each lead is classified and the window probabilities are averaged across
+ * leads (windows share their starts, since the leads share length and rate). One lead reads as
+ * {@link classifyRhythm}.
+ */
+export async function classifyRhythmLeads(
+  model: ModelSession,
+  leads: readonly { readonly samples: Float32Array; readonly invalid?: Uint8Array | undefined }[],
+  fs: number,
+  opts: Omit<RhythmOptions, 'invalid'> = {},
+): Promise<RhythmResult> {
+  const results: RhythmResult[] = [];
+  for (const lead of leads)
+    results.push(
+      await classifyRhythm(model, lead.samples, fs, {
+        ...opts,
+        ...(lead.invalid ? { invalid: lead.invalid } : {}),
+      }),
+    );
+  if (results.length === 1) return results[0]!;
+  const byStart = new Map<number, { start: number; end: number; sum: number[]; n: number }>();
+  for (const r of results)
+    for (const w of r.windows) {
+      const e = byStart.get(w.start) ?? {
+        start: w.start,
+        end: w.end,
+        sum: RHYTHM_CLASSES.map(() => 0),
+        n: 0,
+      };
+      RHYTHM_CLASSES.forEach((c, i) => {
+        e.sum[i]! += w.probabilities[c];
+      });
+      e.n++;
+      byStart.set(w.start, e);
+    }
+  const windows: RhythmWindow[] = [...byStart.values()]
+    .sort((a, b) => a.start - b.start)
+    .map((e) => ({
+      start: e.start,
+      end: e.end,
+      probabilities: Object.fromEntries(RHYTHM_CLASSES.map((c, i) => [c, e.sum[i]! / e.n])) as Record<
+        RhythmClass,
+        number
+      >,
+    }));
+  const mean = RHYTHM_CLASSES.map(
+    (c) => windows.reduce((a, w) => a + w.probabilities[c], 0) / windows.length,
+  );
+  let best = 0;
+  for (let c = 1; c < mean.length; c++) if (mean[c]! > mean[best]!) best = c;
+  return {
+    label: RHYTHM_CLASSES[best]!,
+    probability: mean[best]!,
+    windows,
+    totalWindows: results[0]!.totalWindows,
+  };
 }

@@ -141,9 +141,17 @@ function decide(feature: Float32Array, filtered: readonly Float32Array[], fs: nu
       sinceBeat.push(c);
     }
   }
-  const peaks = new Int32Array(beats.length);
-  for (let i = 0; i < beats.length; i++) peaks[i] = locateR(filtered, beats[i]!, fs);
-  return { peaks, strength: Float32Array.from(strengths) };
+  // The fiducial search looks back up to 150 ms, so in noise two detections closer than that can land on
+  // the same or crossing samples: keep R peaks strictly increasing (the later duplicate is dropped).
+  const kept: number[] = [];
+  const keptStrength: number[] = [];
+  for (let i = 0; i < beats.length; i++) {
+    const r = locateR(filtered, beats[i]!, fs);
+    if (kept.length > 0 && r <= kept[kept.length - 1]!) continue;
+    kept.push(r);
+    keptStrength.push(strengths[i]!);
+  }
+  return { peaks: Int32Array.from(kept), strength: Float32Array.from(keptStrength) };
 }
 
 function sinceBeatAfter(at: number, candidates: readonly Candidate[], upTo: number): Candidate[] {

@@ -6,6 +6,7 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { readAeThreshold } from '../analysis/ae-gate.js';
+import type { FindingCalibration } from '../analysis/calibration.js';
 import { ModelLoadError } from './manifest.js';
 import { loadModel, type ModelSession, type SessionOptions } from './session.js';
 
@@ -15,6 +16,8 @@ export type ModelRole = (typeof MODEL_ROLES)[number];
 export type Engine = Readonly<Record<ModelRole, ModelSession>> & {
   /** Reconstruction-error threshold of the quality autoencoder. */
   readonly qualityThreshold: number;
+  /** Per-finding confidence calibration (`finding-calibration.json`), empty when the file is absent. */
+  readonly findingCalibration: FindingCalibration;
   dispose(): Promise<void>;
 };
 
@@ -43,7 +46,9 @@ export async function loadEngine(dir: string, opts: SessionOptions = {}): Promis
     MODEL_ROLES.map((role) => loadModel(dir, shipped[role], opts)),
   );
   const { threshold } = await readAeThreshold(dir, shipped.quality);
+  const findingCalibration = await readFindingCalibration(dir);
   return {
+    findingCalibration,
     beat: beat!,
     rhythm: rhythm!,
     quality: quality!,
@@ -76,4 +81,31 @@ export function modelSetVersion(engine: Engine): string {
 export function engineProvider(engine: Engine): string {
   const set = new Set(MODEL_ROLES.map((r) => engine[r].provider));
   return set.size === 1 ? [...set][0]! : [...set].join(',');
+}
+
+/** `<dir>/finding-calibration.json`: `{"maps": {"<finding code>": {"a": 1, "b": 0}}}`; absent → no maps. */
+export async function readFindingCalibration(dir: string): Promise<FindingCalibration> {
+  const path = join(dir, 'finding-calibration.json');
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch {
+    return {};
+  }
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch (err) {
+    throw new ModelLoadError(`${path}: not JSON (${(err as Error).message})`, { cause: err });
+  }
+  const maps = (raw as { maps?: unknown }).maps;
+  if (typeof maps !== 'object' || maps === null) throw new ModelLoadError(`${path}: no "maps" object`);
+  const out: Record<string, { a: number; b: number }> = {};
+  for (const [code, m] of Object.entries(maps)) {
+    const { a, b } = (m ?? {}) as { a?: unknown; b?: unknown };
+    if (typeof a !== 'number' || typeof b !== 'number' || !Number.isFinite(a) || !Number.isFinite(b))
+      throw new ModelLoadError(`${path}: maps.${code} needs finite numbers a and b`);
+    out[code] = { a, b };
+  }
+  return out as FindingCalibration;
 }

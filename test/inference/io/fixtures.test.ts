@@ -19,7 +19,13 @@ const EXCERPTS = [
   { path: 'mitdb/mitdb-105-20m-22m', source: 'mitdb/105', start: 432000, n: 43200 },
   { path: 'nstdb/nstdb-118e00-5m-7m', source: 'nstdb/118e00', start: 108000, n: 43200 },
 ] as const;
-const WHOLE = ['cinc2017/A00004', 'cinc2017/A00007', 'ptbxl/00003_hr', 'ptbxl/00318_hr'] as const;
+const WHOLE = [
+  'cinc2017/A00004',
+  'cinc2017/A00007',
+  'ptbxl/00003_hr',
+  'ptbxl/00318_hr',
+  'ptbxl/00351_hr',
+] as const;
 
 const fixture = (p: string) => join(FIXTURES, p);
 const rhythms = (anns: readonly Annotation[]) => anns.filter((a) => a.symbol === '+').map((a) => a.aux);
@@ -28,7 +34,7 @@ describe('fixture files', () => {
   test('every file listed in the README has the SHA-256 written there', async () => {
     const readme = await readFile(fixture('README.md'), 'utf8');
     const lines = [...readme.matchAll(/^([0-9a-f]{64}) {2}(\S+)$/gm)];
-    assert.equal(lines.length, 27); // 25 PhysioNet files + 2 HL7 FHIR example Observations
+    assert.equal(lines.length, 38); // 36 PhysioNet files + 2 HL7 FHIR example Observations
     for (const [, hash, file] of lines) {
       const actual = createHash('sha256')
         .update(await readFile(fixture(file!)))
@@ -166,9 +172,10 @@ describe('fixture annotations show what the README says', () => {
   test('labels of the whole records: cinc2017 A and N, ptbxl AFIB and NORM', async () => {
     assert.equal(await readFile(fixture('cinc2017/REFERENCE.csv'), 'latin1'), 'A00004,A\nA00007,N\n');
     const csv = (await readFile(fixture('ptbxl/ptbxl_database.csv'), 'latin1')).trim().split('\n');
-    assert.equal(csv.length, 3);
+    assert.equal(csv.length, 4);
     assert.match(csv[1]!, /^3,.*'NORM': 100\.0.*records500\/00000\/00003_hr$/);
     assert.match(csv[2]!, /^318,.*'AFIB': 0\.0.*records500\/00000\/00318_hr$/);
+    assert.match(csv[3]!, /^351,.*'AFIB': 100\.0.*records500\/00000\/00351_hr$/);
   });
 });
 
