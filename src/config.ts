@@ -29,6 +29,52 @@ function jsonText(name: string) {
   });
 }
 
+/**
+ * A list of origins (`scheme://host[:port]`, http or https): a JSON array or a comma list. A path,
+ * query or credentials are refused rather than dropped, so nobody believes a path restricts anything.
+ */
+const origins = z
+  .string()
+  .transform((s, ctx) => {
+    const text = s.trim();
+    let items: unknown = text
+      .split(',')
+      .map((x) => x.trim())
+      .filter(Boolean);
+    if (text.startsWith('[')) {
+      try {
+        items = JSON.parse(text) as unknown;
+      } catch {
+        ctx.addIssue({ code: 'custom', message: 'must be a JSON array or a comma list of origins' });
+        return z.NEVER;
+      }
+    }
+    return items;
+  })
+  .pipe(
+    z.array(
+      z.string().transform((o, ctx) => {
+        const u = URL.canParse(o) ? new URL(o) : undefined;
+        if (
+          !u ||
+          (u.protocol !== 'https:' && u.protocol !== 'http:') ||
+          u.username ||
+          u.password ||
+          u.pathname !== '/' ||
+          u.search ||
+          u.hash
+        ) {
+          ctx.addIssue({
+            code: 'custom',
+            message: `${JSON.stringify(o)} is not an http(s) origin (scheme://host[:port])`,
+          });
+          return z.NEVER;
+        }
+        return u.origin;
+      }),
+    ),
+  );
+
 const trustedIssuer = z.object({ iss: z.string().min(1), jwksUrl: z.string().url() });
 
 const indicator = z.enum(['critical', 'warning', 'info', 'none']);
@@ -42,6 +88,14 @@ const EnvSchema = z.object({
   FHIR_BASE_URL: z.string().url().optional(),
   FHIR_TOKEN: z.string().optional(),
   FHIR_TIMEOUT_MS: z.coerce.number().int().positive().default(10_000),
+  /** Origins a CDS hook's `fhirServer` may name (SSRF guard). Default: the origin of the FHIR server above. */
+  FHIR_SERVER_ALLOWLIST: origins.optional(),
+  /** Largest FHIR response body read, bytes (any FHIR server, ours or the EHR's). */
+  FHIR_MAX_RESPONSE_BYTES: z.coerce
+    .number()
+    .int()
+    .positive()
+    .default(32 * 1024 * 1024),
   /** Embedded server only: require a bearer token on /fhir (any of these values). */
   DEV_FHIR_TOKENS: csv.optional(),
   /** Embedded server only: keep its resources in this JSON file across restarts. */
@@ -74,6 +128,12 @@ const EnvSchema = z.object({
   SUBSCRIPTION_SECRET: z.string().min(16).optional(),
   SUBSCRIPTIONS_ENSURE: bool.optional(),
   REDIS_URL: z.string().optional(),
+  /** Serve /metrics on a separate listener at this port (issue #11: never on the public port unauthenticated). */
+  METRICS_PORT: z.coerce.number().int().min(1).max(65535).optional(),
+  /** Address of the metrics listener (default: loopback only, for a local scraper or sidecar). */
+  METRICS_HOST: z.string().min(1).default('127.0.0.1'),
+  /** Bearer token for /metrics: also serve it on the public port, behind `Authorization: Bearer <token>`. */
+  METRICS_TOKEN: z.string().min(16).optional(),
   /** Key prefix of the BullMQ queues and the nightly checkpoint in Redis. */
   REDIS_PREFIX: z
     .string()
@@ -94,7 +154,14 @@ export interface Config {
   readonly publicBaseUrl: string;
   /** True without FHIR_BASE_URL: embedded FHIR server at /fhir, demo data, dev issuer trusted. */
   readonly demo: boolean;
-  readonly fhir: { readonly baseUrl: string; readonly token?: string; readonly timeoutMs: number };
+  readonly fhir: {
+    readonly baseUrl: string;
+    readonly token?: string;
+    readonly timeoutMs: number;
+    readonly maxResponseBytes: number;
+    /** Origins a hook's `fhirServer` may have (FHIR_SERVER_ALLOWLIST, default the origin of `baseUrl`). */
+    readonly serverAllowlist: readonly string[];
+  };
   readonly devFhir: {
     readonly tokens?: readonly string[];
     readonly snapshot?: string;
@@ -119,6 +186,8 @@ export interface Config {
   readonly subscriptions: { readonly secret?: string; readonly ensureAtStart: boolean };
   readonly redisUrl?: string;
   readonly redisPrefix: string;
+  /** Where /metrics is served: its own listener (`port`), and/or the public port behind `token`. */
+  readonly metrics: { readonly port?: number; readonly host: string; readonly token?: string };
   readonly nightly: {
     readonly enabled: boolean;
     readonly cron: string;
@@ -140,6 +209,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     throw new ConfigError(`invalid configuration: ${problems}`);
   }
   const e = parsed.data;
+  if (e.METRICS_PORT !== undefined && e.METRICS_PORT === e.PORT)
+    throw new ConfigError('invalid configuration: METRICS_PORT: must differ from PORT');
   const demo = e.FHIR_BASE_URL === undefined;
   const publicBaseUrl = (e.PUBLIC_BASE_URL ?? `http://localhost:${e.PORT}`).replace(/\/+$/, '');
   return {
@@ -151,6 +222,9 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       baseUrl: (e.FHIR_BASE_URL ?? `${publicBaseUrl}/fhir`).replace(/\/+$/, ''),
       ...(e.FHIR_TOKEN ? { token: e.FHIR_TOKEN } : {}),
       timeoutMs: e.FHIR_TIMEOUT_MS,
+      maxResponseBytes: e.FHIR_MAX_RESPONSE_BYTES,
+      // Demo mode: the embedded server at PUBLIC_BASE_URL/fhir; production: FHIR_BASE_URL's origin.
+      serverAllowlist: e.FHIR_SERVER_ALLOWLIST ?? [new URL(e.FHIR_BASE_URL ?? publicBaseUrl).origin],
     },
     devFhir: {
       ...(e.DEV_FHIR_TOKENS ? { tokens: e.DEV_FHIR_TOKENS } : {}),
@@ -175,6 +249,11 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     },
     ...(e.REDIS_URL ? { redisUrl: e.REDIS_URL } : {}),
     redisPrefix: e.REDIS_PREFIX,
+    metrics: {
+      ...(e.METRICS_PORT !== undefined ? { port: e.METRICS_PORT } : {}),
+      host: e.METRICS_HOST,
+      ...(e.METRICS_TOKEN ? { token: e.METRICS_TOKEN } : {}),
+    },
     nightly: {
       enabled: e.NIGHTLY_ENABLED,
       cron: e.NIGHTLY_CRON,
@@ -193,5 +272,6 @@ export function redactedConfig(c: Config): unknown {
     devFhir: { ...c.devFhir, tokens: c.devFhir.tokens ? '[redacted]' : undefined },
     subscriptions: { ...c.subscriptions, secret: c.subscriptions.secret ? '[redacted]' : undefined },
     redisUrl: c.redisUrl ? c.redisUrl.replace(/\/\/[^@]*@/, '//[redacted]@') : undefined,
+    metrics: { ...c.metrics, token: c.metrics.token ? '[redacted]' : undefined },
   };
 }

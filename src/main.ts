@@ -8,21 +8,27 @@ import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { Express } from 'express';
 import { createApp } from './app.js';
-import { createAnalysisWorker, createBullQueue } from './batch/bullmq.js';
+import { createAnalysisWorker, createBullQueue, redisDeadLetterStore } from './batch/bullmq.js';
+import { type CatchUp, createCatchUp } from './batch/catchup.js';
+import { type DeadLetterStore, fhirDeadLetterStore } from './batch/dead-letter.js';
+import { watchFhir } from './batch/fhir-watch.js';
 import { nightlyDeps } from './batch/job.js';
 import { runNightly } from './batch/nightly.js';
 import { createJobProcessor } from './batch/process.js';
 import { type AnalysisJob, type AnalysisQueue, createInProcessQueue } from './batch/queue.js';
 import { scheduleNightly } from './batch/scheduler.js';
+import { OriginAllowList } from './cds-hooks/allowlist.js';
 import { createJwtVerifier, MemoryJtiCache, requireCdsJwt, type TrustedIssuer } from './cds-hooks/auth.js';
 import { cdsCors } from './cds-hooks/cors.js';
 import { devIssuer, devJwks, loadOrCreateDevKey } from './cds-hooks/dev-key.js';
 import { createFeedbackRecorder } from './cds-hooks/feedback.js';
+import { connectJtiRedis, RedisJtiCache } from './cds-hooks/jti-redis.js';
 import { ecgArrhythmiaService } from './cds-hooks/services/ecg-arrhythmia.js';
 import { type Config, loadConfig, redactedConfig } from './config.js';
 import {
   type AnalysedEcg,
   analyzeObservation,
+  analyzeReceivedObservation,
   type ObservationAnalyzerDeps,
 } from './fhir/analyze-observation.js';
 import { createFhirClient, type FhirAccess } from './fhir/client.js';
@@ -31,16 +37,22 @@ import { createDevFhirServer, type DevFhirServer } from './fhir/dev-server/index
 import { ECG_OBSERVATION_CODES } from './fhir/ecg-codec.js';
 import { readStoredResults } from './fhir/results.js';
 import type { ModelSet } from './fhir/stored-result.js';
+import { type ActivationState, activateSubscriptions } from './fhir/subscriptions/activate.js';
 import { type SubscriptionParts, wireSubscriptions } from './fhir/subscriptions/wire.js';
 import { engineProvider, loadEngine, modelSetVersion } from './inference/model/engine.js';
 import { createLogger, type Logger } from './ops/log.js';
 import { createMetrics, type Metrics } from './ops/metrics.js';
+import { createMetricsApp } from './ops/metrics-http.js';
 
 export const REPO_ROOT = resolve(import.meta.dirname, '..');
+/** How long seed() waits for the FHIR server to activate our Subscriptions before going on. */
+const ACTIVATION_WAIT_MS = 30_000;
 const FIXTURES = resolve(REPO_ROOT, 'test', 'fixtures');
 
 export interface Composed {
   readonly app: Express;
+  /** The /metrics listener's app when METRICS_PORT is set (main() listens on METRICS_HOST:METRICS_PORT). */
+  readonly metricsApp?: Express;
   readonly config: Config;
   readonly log: Logger;
   readonly metrics: Metrics;
@@ -58,7 +70,15 @@ export interface Composed {
   readonly processJob: (job: AnalysisJob) => Promise<unknown>;
   /** The /fhir/notify receiver and, in demo mode, rest-hook delivery by the embedded server. */
   readonly subscriptions: SubscriptionParts;
-  /** Seed and analyse the demo data (demo mode); call once the server listens. */
+  /** Jobs that failed every attempt (Redis with REDIS_URL, else FHIR `Basic`); `ecg-cds dlq`. */
+  readonly deadLetters: DeadLetterStore;
+  /** The catch-up pass (start-up, FHIR recovery); started by seed(). */
+  readonly catchUp: CatchUp;
+  /**
+   * Start-up once the server listens: seed and analyse the demo data (demo mode), register the
+   * Subscriptions and wait (up to 30 s) until the FHIR server has them active, then start the catch-up
+   * pass and the FHIR outage watch. `/readyz` is 503 until seeding is done and the Subscriptions are active.
+   */
   seed(): Promise<SeededEcg[]>;
   close(): Promise<void>;
 }
@@ -87,16 +107,25 @@ export async function compose(config: Config, log: Logger): Promise<Composed> {
       })
     : undefined;
   const firstDevToken = config.devFhir.tokens?.[0];
-  const backend = createFhirClient({
-    baseUrl: config.fhir.baseUrl,
-    timeoutMs: config.fhir.timeoutMs,
-    ...(config.fhir.token ? { token: config.fhir.token } : firstDevToken ? { token: firstDevToken } : {}),
-  });
+  // Every call to our FHIR server feeds the outage watch; a recovery starts a catch-up pass (issue #11).
+  const watch = watchFhir(
+    createFhirClient({
+      baseUrl: config.fhir.baseUrl,
+      timeoutMs: config.fhir.timeoutMs,
+      maxResponseBytes: config.fhir.maxResponseBytes,
+      ...(config.fhir.token ? { token: config.fhir.token } : firstDevToken ? { token: firstDevToken } : {}),
+    }),
+    { log, onRecover: () => void catchUp.trigger('reconnect') },
+  );
+  const backend = watch.fhir;
   const analyzerDeps: ObservationAnalyzerDeps = { engine, models, writer: backend, log, metrics };
   const analyze = (obs: fhir4.Observation, trigger: Parameters<Composed['analyze']>[1]) =>
     analyzeObservation(obs, analyzerDeps, trigger);
 
-  const processJob = createJobProcessor({ fhir: backend, analyze });
+  const deadLetters: DeadLetterStore = config.redisUrl
+    ? redisDeadLetterStore(config.redisUrl, config.redisPrefix)
+    : fhirDeadLetterStore(backend);
+  const processJob = createJobProcessor({ fhir: backend, analyze, deadLetters });
   // With REDIS_URL the queue is BullMQ, consumed by `ecg-cds worker` processes (and main()'s own worker).
   const queue = config.redisUrl
     ? createBullQueue({ url: config.redisUrl, prefix: config.redisPrefix })
@@ -106,13 +135,17 @@ export async function compose(config: Config, log: Logger): Promise<Composed> {
         },
         {
           concurrency: config.nightly.concurrency,
-          onDeadLetter: (job, err) =>
+          onDeadLetter: async (job, err, attempts) => {
             log.error({
               event: 'queue.dead-letter',
               observation: job.observationId,
               reason: job.reason,
               err: (err as Error).message,
-            }),
+            });
+            await deadLetters
+              .record(job, (err as Error).message, attempts)
+              .catch((e: Error) => log.error({ event: 'dlq.record-failed', err: e.message }));
+          },
         },
       );
 
@@ -121,32 +154,43 @@ export async function compose(config: Config, log: Logger): Promise<Composed> {
     const key = await loadOrCreateDevKey(resolve(config.auth.devKeyPath));
     issuers.push({ iss: devIssuer, jwks: devJwks(key) });
   }
+  // Replicas share REDIS_URL: the jti cache must be shared too, or a token replays once per replica.
+  const jtiRedis = config.redisUrl ? connectJtiRedis(config.redisUrl) : undefined;
   const verify = createJwtVerifier({
     issuers,
     jkuAllowList: config.auth.jkuAllowList,
-    replayCache: new MemoryJtiCache(),
+    replayCache: jtiRedis
+      ? new RedisJtiCache(jtiRedis, { prefix: config.redisPrefix })
+      : new MemoryJtiCache(),
   });
   const auth = requireCdsJwt(verify, {
     publicBaseUrl: config.publicBaseUrl,
+    // The reason stays out of metrics (issue #11: it tells a forger which check failed) and out of
+    // warn-level logs (a forger could flood them); debug logging shows it when diagnosing a client.
     onReject: (err) => {
-      metrics.authFailures.inc({ reason: err.reason });
-      log.warn({ event: 'cds.auth-rejected', reason: err.reason }, 'CDS client JWT rejected');
+      metrics.authFailures.inc();
+      log.debug({ event: 'cds.auth-rejected', reason: err.reason }, 'CDS client JWT rejected');
     },
   });
 
+  const fhirServers = new OriginAllowList(config.fhir.serverAllowlist);
   const service = ecgArrhythmiaService({
-    // The EHR's FHIR server with the token it handed us (CDS Hooks § FHIR Resource Access).
+    fhirServers,
+    // The EHR's FHIR server with the token it handed us (CDS Hooks § FHIR Resource Access); the service
+    // has checked it against FHIR_SERVER_ALLOWLIST, and the client follows no redirect off that origin.
     fhirFor: (req) =>
-      req.fhirServer
+      req.fhirServer && fhirServers.allows(req.fhirServer)
         ? createFhirClient({
             baseUrl: req.fhirServer,
             timeoutMs: Math.min(config.hook.budgetMs, config.fhir.timeoutMs),
+            maxResponseBytes: config.fhir.maxResponseBytes,
             retries: 0,
             ...(req.fhirAuthorization?.access_token ? { token: req.fhirAuthorization.access_token } : {}),
           })
         : undefined,
     readResults: readStoredResults,
-    analyzeOnDemand: (obs) => analyze(obs, 'hook'),
+    // Written back only when the Observation is confirmed on our own FHIR server (issue #11).
+    analyzeOnDemand: (obs) => analyzeReceivedObservation(obs, { ...analyzerDeps, reader: backend }, 'hook'),
     enqueue: (obs) => {
       if (obs.id)
         void queue.enqueue({
@@ -162,6 +206,7 @@ export async function compose(config: Config, log: Logger): Promise<Composed> {
       sourceLabel: `ecg-cds AI ECG analysis (${models.version})`,
       modelCardUrl: config.modelCardUrl,
       policy: config.hook.policy,
+      linkOrigins: [config.publicBaseUrl, config.fhir.baseUrl, ...config.fhir.serverAllowlist],
     },
     budgetMs: config.hook.budgetMs,
     maxEcgs: config.hook.maxEcgs,
@@ -176,11 +221,24 @@ export async function compose(config: Config, log: Logger): Promise<Composed> {
     log,
     ...(devFhir ? { devFhir } : {}),
   });
+  const catchUp = createCatchUp({
+    parts: { config, backend, queue, log, models, deadLetters },
+    batchSize: 50,
+    log,
+  });
+  // Readiness (issue #11): each start-up condition says what it waits for until it holds.
+  const startup: { seeding: ActivationState; subscription: ActivationState } = {
+    seeding: { ok: false, detail: 'not started' },
+    subscription: { ok: false, detail: 'not started' },
+  };
+  const stopping = new AbortController();
+
   const app = createApp({
     extraRouters: [{ path: '/fhir/notify', router: subscriptions.router }],
     log,
     metrics,
     modelsDir: config.modelsDir,
+    ...(config.metrics.token ? { metricsToken: config.metrics.token } : {}),
     cds: {
       services: [service],
       auth,
@@ -190,11 +248,16 @@ export async function compose(config: Config, log: Logger): Promise<Composed> {
     },
     ...(devFhir ? { devFhir: devFhir.router } : {}),
     async ready() {
-      const checks: Record<string, string> = { models: `${models.version} on ${provider}` };
+      const checks: Record<string, string> = {
+        models: `${models.version} on ${provider}`,
+        seeding: startup.seeding.detail,
+        subscription: startup.subscription.detail,
+      };
+      const started = startup.seeding.ok && startup.subscription.ok;
       try {
         await backend.capabilities();
         checks['fhir'] = 'reachable';
-        return { ok: true, checks };
+        return { ok: started, checks };
       } catch (err) {
         checks['fhir'] = `unreachable (${(err as Error).name})`;
         return { ok: false, checks };
@@ -202,8 +265,14 @@ export async function compose(config: Config, log: Logger): Promise<Composed> {
     },
   });
 
+  const metricsApp =
+    config.metrics.port !== undefined
+      ? createMetricsApp(metrics.registry, config.metrics.token ? { token: config.metrics.token } : {})
+      : undefined;
+
   return {
     app,
+    ...(metricsApp ? { metricsApp } : {}),
     config,
     log,
     metrics,
@@ -214,16 +283,54 @@ export async function compose(config: Config, log: Logger): Promise<Composed> {
     queue,
     processJob,
     subscriptions,
+    deadLetters,
+    catchUp,
     async seed() {
+      startup.seeding = { ok: false, detail: 'seeding and analysing the demo data' };
       const seeded = config.devFhir.demoData ? await seedDemo(backend, FIXTURES) : [];
       for (const s of seeded) await analyze(s.observation, 'demo');
+      startup.seeding = {
+        ok: true,
+        detail: config.devFhir.demoData ? `${seeded.length} demo ECGs analysed` : 'nothing to seed',
+      };
       // After seeding, so the demo ECGs (analysed above) are not notified again.
-      await subscriptions.start();
+      const active = activateSubscriptions({
+        fhir: backend,
+        ...(config.subscriptions.ensureAtStart ? { ensure: () => subscriptions.start() } : {}),
+        report: (state) => {
+          startup.subscription = state;
+        },
+        signal: stopping.signal,
+      });
+      watch.start();
+      // Catch up once the server notifies us, so nothing falls between the pass and the first
+      // notification; if activation takes long, catch up now and once more when it is active.
+      const settled = await Promise.race([
+        active.then(() => true),
+        new Promise<false>((ok) => setTimeout(ok, ACTIVATION_WAIT_MS, false).unref()),
+      ]);
+      if (!settled) {
+        log.warn(
+          { event: 'subscriptions.not-active', detail: startup.subscription.detail },
+          'Subscriptions not active yet: /readyz stays 503 until they are',
+        );
+        void active.then(async (ok) => {
+          if (ok) await catchUp.trigger('subscription-active');
+        });
+      }
+      void catchUp.trigger('start-up');
       return seeded;
     },
     async close() {
+      stopping.abort();
+      catchUp.close();
+      watch.close();
       subscriptions.close();
+      jtiRedis?.disconnect();
       await queue.close();
+      // A pass in flight stops at its next FHIR call or drain; do not hold shutdown for it.
+      await Promise.race([catchUp.idle(), new Promise((ok) => setTimeout(ok, 2000).unref())]);
+      await deadLetters.close();
       await devFhir?.close();
       await engine.dispose();
     },
@@ -246,7 +353,8 @@ function banner(c: Composed, seeded: readonly SeededEcg[]): string {
     `ecg-cds listening on ${base}  (models ${c.models.version})`,
     `  CDS discovery:   ${base}/cds-services   (needs a JWT, see below)`,
     `  FHIR server:     ${c.config.fhir.baseUrl}${c.config.demo ? '   (embedded development server, demo data)' : ''}`,
-    `  health/metrics:  ${base}/readyz  ${base}/metrics`,
+    `  health:          ${base}/readyz`,
+    `  metrics:         ${metricsWhere(c.config)}`,
   ];
   if (c.config.auth.trustDevIssuer) {
     lines.push(
@@ -271,6 +379,14 @@ function banner(c: Composed, seeded: readonly SeededEcg[]): string {
   return `${lines.join('\n')}\n\n`;
 }
 
+function metricsWhere(config: Config): string {
+  const { port, host, token } = config.metrics;
+  const auth = token ? '  (Authorization: Bearer $METRICS_TOKEN)' : '';
+  if (port !== undefined) return `http://${host}:${port}/metrics${auth}`;
+  if (token) return `${config.publicBaseUrl}/metrics${auth}`;
+  return 'not served (set METRICS_PORT or METRICS_TOKEN)';
+}
+
 async function main(): Promise<void> {
   const config = loadConfig();
   const log = createLogger(config.logLevel);
@@ -281,8 +397,16 @@ async function main(): Promise<void> {
     server.once('listening', ok);
     server.once('error', fail);
   });
-  const seeded = await c.seed();
-  process.stdout.write(banner(c, seeded));
+  const metricsServer =
+    c.metricsApp && config.metrics.port !== undefined
+      ? c.metricsApp.listen(config.metrics.port, config.metrics.host)
+      : undefined;
+  if (metricsServer)
+    await new Promise<void>((ok, fail) => {
+      metricsServer.once('listening', ok);
+      metricsServer.once('error', fail);
+    });
+  // The worker first: the start-up catch-up pass queues on BullMQ and waits for its jobs.
   const worker = config.redisUrl
     ? createAnalysisWorker(c.processJob, {
         url: config.redisUrl,
@@ -291,6 +415,8 @@ async function main(): Promise<void> {
         log,
       })
     : undefined;
+  const seeded = await c.seed();
+  process.stdout.write(banner(c, seeded));
   const nightly = config.nightly.enabled
     ? scheduleNightly({
         cron: config.nightly.cron,
@@ -318,6 +444,8 @@ async function main(): Promise<void> {
     log.info({ event: 'stop', signal }, 'shutting down');
     server.close();
     server.closeAllConnections();
+    metricsServer?.close();
+    metricsServer?.closeAllConnections();
     await nightly?.stop();
     await worker?.close();
     await c.close();

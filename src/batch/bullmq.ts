@@ -6,20 +6,15 @@
  * backoff, then a dead-letter queue. A killed worker's job is found by BullMQ's stalled-job check (its lock
  * expires) and moved back to wait for another worker; the idempotent write-back makes the re-run harmless.
  */
-import { Queue, type RedisOptions, Worker } from 'bullmq';
+import { Queue, type RedisOptions, UnrecoverableError, Worker } from 'bullmq';
 import type { Logger } from '../ops/log.js';
-import { type AnalysisJob, type AnalysisQueue, jobId } from './queue.js';
+import { type DeadLetter, type DeadLetterStore, nextDeadLetter } from './dead-letter.js';
+import { type AnalysisJob, type AnalysisQueue, isPermanentJobError, jobId } from './queue.js';
 
 export const QUEUE_NAME = 'ecg-analysis';
 export const DLQ_NAME = 'ecg-analysis-dlq';
 
-/** What a dead-lettered job records: the job and why its last attempt failed. */
-export interface DeadLetter {
-  readonly job: AnalysisJob;
-  readonly error: string;
-  readonly attempts: number;
-  readonly failedAt: string;
-}
+export type { DeadLetter } from './dead-letter.js';
 
 export interface BullOptions {
   /** redis:// or rediss:// URL. */
@@ -66,7 +61,12 @@ export function createBullQueue(opts: BullOptions): BullQueue {
       const id = jobId(job);
       // add() with an existing jobId returns the existing job and adds nothing; checking first only tells
       // the caller which case it was (a race between the two calls costs at most a redundant `true`).
-      if (await queue.getJob(id)) return false;
+      // A failed job (kept for inspection) is no obstacle: it is dead-lettered, and may run again.
+      const existing = await queue.getJob(id);
+      if (existing) {
+        if (!(await existing.isFailed())) return false;
+        await existing.remove().catch(() => undefined);
+      }
       await queue.add('analyse', job, {
         jobId: id,
         attempts,
@@ -100,6 +100,8 @@ export interface WorkerOptions extends BullOptions {
   /** A job's lock; a killed worker's job is stalled once it expires (default 30 000 ms). */
   readonly lockDurationMs?: number;
   readonly log?: Logger;
+  /** Where dead letters go (default: the `ecg-analysis-dlq` queue under the same prefix). */
+  readonly deadLetters?: DeadLetterStore;
 }
 
 export interface AnalysisWorker {
@@ -115,33 +117,25 @@ export function createAnalysisWorker(
 ): AnalysisWorker {
   const connection = redisOptions(opts.url);
   const prefix = opts.prefix ?? 'ecg-cds';
-  const deadLetters = new Queue<DeadLetter>(DLQ_NAME, { connection, prefix });
+  const deadLetters = opts.deadLetters ?? redisDeadLetterStore(opts.url, prefix);
   const worker = new Worker<AnalysisJob>(
     QUEUE_NAME,
     async (job) => {
       try {
         await handle(job.data);
       } catch (err) {
-        // Dead-letter before the last attempt is marked failed, so a crash in between loses nothing;
-        // the DLQ job id is the analysis job id, so writing it twice adds one entry.
+        // Dead-letter before the last attempt is marked failed, so a crash in between loses nothing.
+        // A permanent error (the Observation is gone, the server refuses it) is not retried at all.
         const attempts = job.opts.attempts ?? 1;
-        if (job.attemptsMade + 1 >= attempts) {
-          await deadLetters.add(
-            'dead',
-            {
-              job: job.data,
-              error: (err as Error).message,
-              attempts,
-              failedAt: new Date().toISOString(),
-            },
-            { jobId: job.id ?? jobId(job.data) },
-          );
+        const permanent = isPermanentJobError(err);
+        if (permanent || job.attemptsMade + 1 >= attempts) {
+          await deadLetters.record(job.data, (err as Error).message, job.attemptsMade + 1);
           opts.log?.error(
             { event: 'queue.dead-letter', observation: job.data.observationId, err: (err as Error).message },
             'job dead-lettered',
           );
         }
-        throw err;
+        throw permanent ? new UnrecoverableError((err as Error).message) : err;
       }
     },
     {
@@ -162,7 +156,47 @@ export function createAnalysisWorker(
     worker,
     async close() {
       await worker.close();
-      await deadLetters.close();
+      if (!opts.deadLetters) await deadLetters.close();
+    },
+  };
+}
+
+/**
+ * Dead letters in the `ecg-analysis-dlq` BullMQ queue (never consumed: a list in Redis that every
+ * replica and `ecg-cds dlq` see), one job per analysis job id holding the {@link DeadLetter}.
+ */
+export function redisDeadLetterStore(
+  url: string,
+  prefix = 'ecg-cds',
+): DeadLetterStore & {
+  readonly queue: Queue<DeadLetter>;
+} {
+  const queue = new Queue<DeadLetter>(DLQ_NAME, { connection: redisOptions(url), prefix });
+  return {
+    queue,
+    async record(job, error, attempts) {
+      const id = jobId(job);
+      const existing = await queue.getJob(id);
+      const next = nextDeadLetter(existing?.data, job, error, attempts);
+      if (existing) await existing.updateData(next);
+      else await queue.add('dead', next, { jobId: id });
+      return next;
+    },
+    async list() {
+      const jobs = await queue.getJobs(['waiting', 'delayed', 'prioritized'], 0, -1, true);
+      return jobs
+        .filter((j) => j?.data?.job?.observationId)
+        .map((j) => ({ ...j.data, id: j.data.id ?? j.id ?? jobId(j.data.job) }))
+        .sort((a, b) => (a.firstFailedAt ?? a.failedAt).localeCompare(b.firstFailedAt ?? b.failedAt));
+    },
+    async resolve(id) {
+      const job = await queue.getJob(id);
+      if (!job) return false;
+      await job.remove();
+      return true;
+    },
+    async close() {
+      await queue.close();
     },
   };
 }

@@ -24,7 +24,8 @@ export interface RunSummary {
   readonly finishedAt: string;
   readonly durationMs: number;
   readonly modelVersion: string;
-  readonly mode: 'full' | 'incremental' | 'range';
+  /** `catch-up`: the pass at start-up and after a FHIR outage (catchup.ts). */
+  readonly mode: 'full' | 'incremental' | 'range' | 'catch-up';
   /** ECGs the reader returned. */
   readonly seen: number;
   /** Already analysed with this model version (skipped). */
@@ -37,6 +38,8 @@ export interface RunSummary {
   /** Findings that were absent from the previous analysis of the same ECG (or it had none). */
   readonly newFindings: number;
   readonly dryRun: boolean;
+  /** Dead letters queued again at the start of the run (dead-letter.ts). */
+  readonly deadLettersRetried?: number;
 }
 
 export interface CheckpointStore {
@@ -91,48 +94,123 @@ export function redisCheckpointStore(url: string, prefix = 'ecg-cds', name = 'ni
   };
 }
 
-const SYSTEM = 'urn:ecg-cds:batch';
-const STATE_URL = 'urn:ecg-cds:batch:state';
-const CODE = { coding: [{ system: SYSTEM, code: 'nightly-state' }] };
+export const STATE_SYSTEM = 'urn:ecg-cds:batch';
+export const STATE_URL = 'urn:ecg-cds:batch:state';
+/** `Basic.code` of a store's resources: `<name>-state` (`nightly-state` for the nightly job). */
+const codeOf = (name: string) => ({ coding: [{ system: STATE_SYSTEM, code: `${name}-state` }] });
 
-/** One `Basic` (identifier urn:ecg-cds:batch|<name>-checkpoint) updated in place; one per run summary. */
-export function fhirCheckpointStore(fhir: FhirAccess, name = 'nightly'): CheckpointStore {
-  const identifier = { system: SYSTEM, value: `${name}-checkpoint` };
+/** One JSON value kept across restarts (the checkpoints, the Subscription gap state). */
+export interface StateStore<T> {
+  load(): Promise<T | undefined>;
+  save(value: T): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** A `Basic` carrying `value` as JSON in an extension, identified by urn:ecg-cds:batch|<value>. */
+export function stateBasic(value: unknown, identifier: string, name: string): fhir4.Basic {
+  return {
+    resourceType: 'Basic',
+    identifier: [{ system: STATE_SYSTEM, value: identifier }],
+    code: codeOf(name),
+    extension: [{ url: STATE_URL, valueString: JSON.stringify(value) }],
+  };
+}
+
+/** The JSON value of a {@link stateBasic}; undefined when it has none or it does not parse. */
+export function stateOf<T>(basic: fhir4.Basic | undefined): T | undefined {
+  const raw = basic?.extension?.find((e) => e.url === STATE_URL)?.valueString;
+  if (!raw) return undefined;
+  try {
+    return JSON.parse(raw) as T;
+  } catch {
+    return undefined;
+  }
+}
+
+/** One `Basic` (identifier urn:ecg-cds:batch|<identifier>) updated in place. */
+export function fhirStateStore<T>(
+  fhir: Pick<FhirAccess, 'search' | 'create' | 'update'>,
+  identifier: string,
+  name: string,
+): StateStore<T> {
   let id: string | undefined;
   const find = async (): Promise<fhir4.Basic | undefined> => {
-    const bundle = await fhir.search('Basic', { identifier: `${SYSTEM}|${identifier.value}` });
+    const bundle = await fhir.search('Basic', { identifier: `${STATE_SYSTEM}|${identifier}` });
     return bundle.entry?.[0]?.resource as fhir4.Basic | undefined;
   };
-  const state = (value: unknown, ident: fhir4.Identifier): fhir4.Basic => ({
-    resourceType: 'Basic',
-    identifier: [ident],
-    code: CODE,
-    extension: [{ url: STATE_URL, valueString: JSON.stringify(value) }],
-  });
   return {
     async load() {
       const basic = await find();
       id = basic?.id;
-      const raw = basic?.extension?.find((e) => e.url === STATE_URL)?.valueString;
-      return raw ? (JSON.parse(raw) as Checkpoint) : undefined;
+      return stateOf<T>(basic);
     },
-    async save(cp) {
+    async save(value) {
       id ??= (await find())?.id;
-      if (id) await fhir.update({ ...state(cp, identifier), id });
+      if (id) await fhir.update({ ...stateBasic(value, identifier, name), id });
       else {
-        const created = await fhir.create(state(cp, identifier), {
-          ifNoneExist: `identifier=${SYSTEM}|${identifier.value}`,
+        const created = await fhir.create(stateBasic(value, identifier, name), {
+          ifNoneExist: `identifier=${STATE_SYSTEM}|${identifier}`,
         });
         id = created.id;
       }
     },
+    async close() {},
+  };
+}
+
+/** A Redis key holding `value` as JSON. */
+export function redisStateStore<T>(url: string, key: string): StateStore<T> {
+  const redis = new Redis({ ...redisOptions(url), lazyConnect: false, maxRetriesPerRequest: 3 });
+  return {
+    async load() {
+      const raw = await redis.get(key);
+      return raw ? (JSON.parse(raw) as T) : undefined;
+    },
+    async save(value) {
+      await redis.set(key, JSON.stringify(value));
+    },
+    async close() {
+      await redis.quit();
+    },
+  };
+}
+
+/** The checkpoint (identifier urn:ecg-cds:batch|<name>-checkpoint) updated in place; one `Basic` per run summary. */
+export function fhirCheckpointStore(fhir: FhirAccess, name = 'nightly'): CheckpointStore {
+  const state = fhirStateStore<Checkpoint>(fhir, `${name}-checkpoint`, name);
+  return {
+    load: () => state.load(),
+    save: (cp) => state.save(cp),
     async record(summary) {
-      const ident = { system: SYSTEM, value: `${name}-run-${summary.runId}` };
-      await fhir.create(state(summary, ident), { ifNoneExist: `identifier=${SYSTEM}|${ident.value}` });
+      const ident = `${name}-run-${summary.runId}`;
+      await fhir.create(stateBasic(summary, ident, name), {
+        ifNoneExist: `identifier=${STATE_SYSTEM}|${ident}`,
+      });
     },
     async lock() {
       return async () => {};
     },
     async close() {},
   };
+}
+
+/** Where state lives: Redis when the deployment has it, else the FHIR server (see the top of this file). */
+export interface StateLocation {
+  readonly redisUrl?: string;
+  readonly redisPrefix: string;
+  readonly fhir: FhirAccess;
+}
+
+/** The checkpoint store called `name` ('nightly', 'catchup') where state lives. */
+export function checkpointStoreAt(at: StateLocation, name: string): CheckpointStore {
+  return at.redisUrl
+    ? redisCheckpointStore(at.redisUrl, at.redisPrefix, name)
+    : fhirCheckpointStore(at.fhir, name);
+}
+
+/** A JSON state store called `name` where state lives (Redis key `<prefix>:<name>:state`). */
+export function stateStoreAt<T>(at: StateLocation, name: string): StateStore<T> {
+  return at.redisUrl
+    ? redisStateStore<T>(at.redisUrl, `${at.redisPrefix}:${name}:state`)
+    : fhirStateStore<T>(at.fhir, `${name}-state`, name);
 }

@@ -5,7 +5,8 @@
  * batches whose jobs have all finished. A run killed at any point resumes at its checkpoint: what was
  * finished is skipped by the existence check, what was queued but unfinished is queued again, and the
  * conditional write-back keeps a re-run from duplicating a report. A changed model version means a full
- * pass, so stored history is re-read with today's model.
+ * pass, so stored history is re-read with today's model. Each run first queues the dead letters again
+ * that have rounds left (dead-letter.ts). The catch-up pass (catchup.ts) is this run in `catchUp` mode.
  */
 import { randomUUID } from 'node:crypto';
 import type { FhirAccess } from '../fhir/client.js';
@@ -13,6 +14,7 @@ import { ANALYSIS_IDENTIFIER_SYSTEM } from '../fhir/write-back/codes.js';
 import { analysisKey } from '../fhir/write-back/identity.js';
 import type { Logger } from '../ops/log.js';
 import type { Checkpoint, CheckpointStore, RunSummary } from './checkpoint.js';
+import { type DeadLetterStore, retryDeadLetters } from './dead-letter.js';
 import { mapLimit, rateLimiter } from './limit.js';
 import type { AnalysisQueue, JobReason } from './queue.js';
 import type { EcgReader, EcgRef } from './reader.js';
@@ -31,6 +33,8 @@ export interface NightlyDeps {
   readonly ratePerSec: number;
   /** ECGs per checkpointed batch (default 200). */
   readonly batchSize?: number;
+  /** Dead letters to retry at the start of a checkpointed run. */
+  readonly deadLetters?: DeadLetterStore;
 }
 
 export interface NightlyOptions {
@@ -39,7 +43,13 @@ export interface NightlyOptions {
   readonly until?: string;
   /** Count and list what would be analysed; write nothing. */
   readonly dryRun?: boolean;
-  readonly reason?: Extract<JobReason, 'nightly' | 'backfill'>;
+  readonly reason?: Extract<JobReason, 'nightly' | 'backfill' | 'catchup'>;
+  /**
+   * Catch-up pass: resume from the checkpoint whatever model version wrote it (it looks for ECGs that
+   * were never analysed, not for re-analysis), or from `after` when that is later (another pass known to
+   * have covered everything before it), or from `fallbackSince` when there is neither.
+   */
+  readonly catchUp?: { readonly after?: string; readonly fallbackSince: string };
   /** After each batch: ECGs seen so far and the batch's last ECG. */
   readonly onBatch?: (seen: number, last: EcgRef) => void;
 }
@@ -57,8 +67,20 @@ export async function runNightly(deps: NightlyDeps, opts: NightlyOptions = {}): 
   const ranged = opts.since !== undefined || opts.until !== undefined;
   const cp = ranged ? undefined : await deps.checkpoints?.load();
   const incremental = cp?.modelVersion === deps.modelVersion && cp.lastUpdated !== undefined;
-  const mode: RunSummary['mode'] = ranged ? 'range' : incremental ? 'incremental' : 'full';
-  const since = ranged ? opts.since : incremental ? cp?.lastUpdated : undefined;
+  const mode: RunSummary['mode'] = ranged
+    ? 'range'
+    : opts.catchUp
+      ? 'catch-up'
+      : incremental
+        ? 'incremental'
+        : 'full';
+  const since = ranged
+    ? opts.since
+    : opts.catchUp
+      ? (latest(cp?.lastUpdated, opts.catchUp.after) ?? opts.catchUp.fallbackSince)
+      : incremental
+        ? cp?.lastUpdated
+        : undefined;
   deps.log.info({ event: 'nightly.start', mode, since, until: opts.until, reader: deps.reader.kind });
 
   const limiter = rateLimiter(deps.ratePerSec);
@@ -71,7 +93,7 @@ export async function runNightly(deps: NightlyDeps, opts: NightlyOptions = {}): 
   let analysed = 0;
   let failed = 0;
   let newFindings = 0;
-  let lastDone: string | undefined = cp?.lastUpdated;
+  let lastDone: string | undefined = opts.catchUp ? since : cp?.lastUpdated;
 
   const save = async (complete: boolean) => {
     if (ranged || opts.dryRun || !deps.checkpoints) return;
@@ -146,6 +168,13 @@ export async function runNightly(deps: NightlyDeps, opts: NightlyOptions = {}): 
     return found;
   };
 
+  // Dead letters with rounds left go first; their outcome is recorded by the job path (resolved or one
+  // more round). A dry run or an explicit range (backfill) leaves them alone.
+  const retried =
+    deps.deadLetters && !ranged && !opts.dryRun
+      ? (await retryDeadLetters(deps.deadLetters, deps.queue, { log: deps.log })).retried.length
+      : 0;
+
   let batch: EcgRef[] = [];
   for await (const ref of deps.reader.read({
     ...(since ? { since } : {}),
@@ -158,6 +187,7 @@ export async function runNightly(deps: NightlyDeps, opts: NightlyOptions = {}): 
     }
   }
   if (batch.length) await runBatch(batch);
+  if (retried) await deps.queue.drain();
   await save(true);
 
   const finished = new Date();
@@ -176,8 +206,15 @@ export async function runNightly(deps: NightlyDeps, opts: NightlyOptions = {}): 
     byFinding,
     newFindings,
     dryRun: Boolean(opts.dryRun),
+    ...(retried ? { deadLettersRetried: retried } : {}),
   };
   deps.log.info({ event: 'nightly.done', ...summary }, 'nightly back-analysis finished');
   if (!opts.dryRun) await deps.checkpoints?.record(summary);
   return opts.dryRun ? { ...summary, wouldAnalyse: would } : summary;
+}
+
+/** The later of two ISO instants (either may be absent). */
+function latest(a: string | undefined, b: string | undefined): string | undefined {
+  if (a === undefined || b === undefined) return a ?? b;
+  return Date.parse(a) >= Date.parse(b) ? a : b;
 }

@@ -7,13 +7,16 @@
  * duplicates a report either.
  */
 
-export type JobReason = 'subscription' | 'nightly' | 'backfill' | 'hook' | 'demo';
+/** Why a job was queued; `catchup`: the pass at start-up and after a FHIR outage (batch/catchup.ts). */
+export type JobReason = 'subscription' | 'nightly' | 'backfill' | 'hook' | 'demo' | 'catchup';
 
 export interface AnalysisJob {
   readonly observationId: string;
   /** Analyse this version; absent: the current one. */
   readonly versionId?: string;
   readonly reason: JobReason;
+  /** Set on a retry of a dead letter (batch/dead-letter.ts): its rounds so far; success resolves it. */
+  readonly retry?: number;
 }
 
 export interface AnalysisQueue {
@@ -26,6 +29,28 @@ export interface AnalysisQueue {
 
 export type JobHandler = (job: AnalysisJob) => Promise<void>;
 
+/**
+ * Failures that another attempt cannot fix: the FHIR server said the Observation is gone (404, 410) or
+ * refused what we sent (400, 422). Transport errors, 5xx, 401/403 (a token being rotated) and 429 are
+ * retried.
+ */
+export function isPermanentJobError(err: unknown): boolean {
+  // Through wrappers such as WriteBackError (`cause`), a few levels deep.
+  for (let e = err as Failure | undefined, depth = 0; e && depth < 4; e = e.cause as Failure, depth++) {
+    if (e.name !== 'FhirRequestError') continue;
+    // A refusal by our own client (cross-origin redirect, oversized response) is no better next time.
+    return e.refusal !== undefined || [400, 404, 410, 422].includes(e.status ?? 0);
+  }
+  return false;
+}
+
+interface Failure {
+  readonly name?: string;
+  readonly status?: number;
+  readonly refusal?: string;
+  readonly cause?: unknown;
+}
+
 /** Stable job id: Observation id and version (BullMQ job ids must not contain ':'). */
 export function jobId(job: Pick<AnalysisJob, 'observationId' | 'versionId'>): string {
   return `${job.observationId}@${job.versionId ?? 'current'}`;
@@ -37,14 +62,17 @@ export interface InProcessQueueOptions {
   readonly attempts?: number;
   /** First retry delay; doubles each attempt (default 500 ms). */
   readonly backoffMs?: number;
-  /** Called once per job that failed every attempt. */
-  readonly onDeadLetter?: (job: AnalysisJob, err: unknown) => void;
-  /** How many finished job ids to remember for de-duplication (default 100 000). */
+  /** Called once per job that failed every attempt, with the attempts made; awaited before drain() resolves. */
+  readonly onDeadLetter?: (job: AnalysisJob, err: unknown, attempts: number) => void | Promise<void>;
+  /** Errors that no retry can fix (default {@link isPermanentJobError}): dead-lettered at once. */
+  readonly permanent?: (err: unknown) => boolean;
+  /** How many succeeded job ids to remember for de-duplication (default 100 000). */
   readonly remember?: number;
 }
 
 /**
- * In-process queue with bounded concurrency, retries with exponential backoff and a dead-letter callback.
+ * In-process queue with bounded concurrency, retries with exponential backoff (none for a permanent
+ * error) and a dead-letter callback.
  * Written here rather than taken from a library because it must share the BullMQ queue's semantics
  * (job ids, attempts, dead letter) exactly; it is ~60 lines.
  */
@@ -69,25 +97,32 @@ export function createInProcessQueue(handler: JobHandler, opts: InProcessQueueOp
     while (!closed && running < opts.concurrency && pending.length > 0) {
       const job = pending.shift()!;
       running++;
-      void run(job).finally(() => {
+      void run(job).then((ok) => {
         running--;
         active.delete(jobId(job));
-        done.add(jobId(job));
+        // Only successes are remembered: a dead letter may be queued again (a retry, a new notification).
+        if (ok) done.add(jobId(job));
         if (done.size > remember) done.delete(done.values().next().value as string);
         pump();
         settleIdle();
       });
     }
   };
-  const run = async (job: AnalysisJob) => {
+  const permanent = opts.permanent ?? isPermanentJobError;
+  /** True when the job succeeded. */
+  const run = async (job: AnalysisJob): Promise<boolean> => {
     for (let attempt = 1; ; attempt++) {
       try {
         await handler(job);
-        return;
+        return true;
       } catch (err) {
-        if (attempt >= attempts || closed) {
-          opts.onDeadLetter?.(job, err);
-          return;
+        if (attempt >= attempts || closed || permanent(err)) {
+          try {
+            await opts.onDeadLetter?.(job, err, attempt);
+          } catch {
+            // a failing callback must not stall the queue
+          }
+          return false;
         }
         const delay = backoffMs * 2 ** (attempt - 1) * (0.5 + Math.random() / 2);
         await new Promise((r) => setTimeout(r, delay));
@@ -97,7 +132,8 @@ export function createInProcessQueue(handler: JobHandler, opts: InProcessQueueOp
   return {
     async enqueue(job) {
       const id = jobId(job);
-      if (closed || active.has(id) || done.has(id)) return false;
+      // A dead letter's retry asks for another run even of a version that succeeded since.
+      if (closed || active.has(id) || (done.has(id) && job.retry === undefined)) return false;
       active.add(id);
       pending.push(job);
       pump();

@@ -5,6 +5,7 @@
  */
 import type { FhirAccess } from '../fhir/client.js';
 import { ECG_OBSERVATION_CODES } from '../fhir/ecg-codec.js';
+import { keysetSearch } from './keyset.js';
 
 export interface EcgRef {
   readonly id: string;
@@ -24,24 +25,21 @@ export interface EcgReader {
   read(range: ReadRange): AsyncIterable<EcgRef>;
 }
 
-/** ECG Observations by search: `code` in the ECG codes, `_lastUpdated` range, `_sort=_lastUpdated`. */
-export function searchReader(fhir: Pick<FhirAccess, 'searchAll'>, pageSize = 200): EcgReader {
+/**
+ * ECG Observations by search: `code` in the ECG codes, the `_lastUpdated` range, paged by a
+ * `_lastUpdated` keyset (keyset.ts), never by offset.
+ */
+export function searchReader(fhir: Pick<FhirAccess, 'search' | 'searchAll'>, pageSize = 200): EcgReader {
   return {
     kind: 'search',
     async *read(range) {
-      const lastUpdated = [
-        ...(range.since ? [`ge${range.since}`] : []),
-        ...(range.until ? [`lt${range.until}`] : []),
-      ];
-      const params = {
-        code: ECG_OBSERVATION_CODES,
-        _sort: '_lastUpdated',
-        _count: pageSize,
+      for await (const obs of keysetSearch(fhir, 'Observation', {
         // id and meta come with any _elements (R4 search § _elements): a page is bytes, not megabytes.
-        _elements: 'status',
-        ...(lastUpdated.length ? { _lastUpdated: lastUpdated } : {}),
-      };
-      for await (const obs of fhir.searchAll('Observation', params)) {
+        params: { code: ECG_OBSERVATION_CODES, _elements: 'status' },
+        ...(range.since ? { from: { instant: range.since, inclusive: true } } : {}),
+        ...(range.until ? { until: range.until } : {}),
+        pageSize,
+      })) {
         const ref = refOf(obs);
         if (ref) yield ref;
       }
@@ -66,7 +64,7 @@ export function isEcg(obs: fhir4.Observation): boolean {
 
 /** Picks the bulk reader when the CapabilityStatement advertises `$export`, else search. */
 export async function chooseReader(
-  fhir: Pick<FhirAccess, 'searchAll' | 'capabilities'>,
+  fhir: Pick<FhirAccess, 'search' | 'searchAll' | 'capabilities'>,
   bulk: () => EcgReader,
 ): Promise<EcgReader> {
   try {

@@ -54,6 +54,7 @@ export type AuthErrorReason =
   | 'invalid_claim'
   | 'replayed'
   | 'replay_cache_full'
+  | 'replay_cache_unavailable'
   | 'jwks_unavailable'
   | 'internal';
 
@@ -78,8 +79,9 @@ export interface VerifiedClient {
 
 /**
  * Remembers each (iss, jti) until its token expires. `add` resolves false for a replay, and throws
- * `AuthError('replay_cache_full')` when it cannot remember more. A Redis implementation is
- * `SET key 1 NX EXAT expiresAtSec` → OK (true) / null (false), shared by every replica.
+ * `AuthError('replay_cache_full')` when it cannot remember more (or `replay_cache_unavailable` when its
+ * store cannot answer: fail closed). Several replicas share `RedisJtiCache` (jti-redis.ts); one
+ * process alone may use `MemoryJtiCache`.
  */
 export interface JtiCache {
   add(key: string, expiresAtSec: number): Promise<boolean> | boolean;

@@ -3,6 +3,9 @@
  * At most one card per finding (the most recent ECG that shows it wins); an indicator policy decides
  * which findings make a card at all; every card states that it is AI output, preliminary, with the
  * model version, the confidence and the evidence it rests on.
+ * Every string that can come from outside (a stored report read back, an Observation's lead names and
+ * dates, a decoder's reason) is text, never markup: escaped with `md()` in `detail`, `plain()` in
+ * `summary`; links go only to http(s) URLs on allowed origins (card-text.ts, allowlist.ts).
  */
 import { createHash } from 'node:crypto';
 import type { Indicator } from '../config.js';
@@ -10,6 +13,8 @@ import type { StoredFinding, StoredResult } from '../fhir/stored-result.js';
 import { SNOMED_OF_FINDING, SNOMED_SYSTEM } from '../fhir/write-back/codes.js';
 import { formatConfidence } from '../inference/analysis/calibration.js';
 import type { FindingCode } from '../inference/analysis/types.js';
+import { OriginAllowList } from './allowlist.js';
+import { md, plain, SUMMARY_MAX } from './card-text.js';
 import type { Card, Coding, Link } from './types.js';
 
 /**
@@ -39,9 +44,10 @@ export const FINDING_SYSTEM = 'urn:ecg-cds:finding';
 function topicOf(f: StoredFinding): Coding {
   // The same concept as the report's conclusionCode.
   const sct = SNOMED_OF_FINDING[f.code];
+  const display = plain(f.title, 200);
   return sct
-    ? { system: SNOMED_SYSTEM, code: sct.code, display: f.title }
-    : { system: FINDING_SYSTEM, code: f.code, display: f.title };
+    ? { system: SNOMED_SYSTEM, code: sct.code, display }
+    : { system: FINDING_SYSTEM, code: plain(f.code, 64), display };
 }
 
 export const OVERRIDE_REASON_SYSTEM = 'urn:ecg-cds:override-reason';
@@ -68,11 +74,17 @@ export interface CardOptions {
   readonly policy?: Readonly<Record<string, Indicator>>;
   readonly sourceLabel: string;
   readonly modelCardUrl: string;
+  /**
+   * Origins card links may point to (the public base URL, our FHIR server, the allowed `fhirServer`s);
+   * a link elsewhere is dropped. Unset: any http(s) URL (non-http schemes are always dropped).
+   */
+  readonly linkOrigins?: readonly string[];
 }
 
 /** Cards for a patient's recent analysed ECGs, newest first in `inputs`. */
 export function buildCards(inputs: readonly CardInput[], opts: CardOptions): Card[] {
   const policy = { ...DEFAULT_POLICY, ...opts.policy } as Record<string, Indicator>;
+  const links = linkFilter(opts.linkOrigins);
   const seen = new Set<string>();
   const cards: Card[] = [];
   for (const input of inputs) {
@@ -81,12 +93,12 @@ export function buildCards(inputs: readonly CardInput[], opts: CardOptions): Car
       const level = policy[f.code] ?? 'info';
       if (level === 'none' || seen.has(f.code)) continue;
       seen.add(f.code);
-      cards.push(findingCard(input, f, level, opts));
+      cards.push(findingCard(input, f, level, opts, links));
     }
   }
   // "Unable to analyse" only where the newest ECG could not be analysed: an older failure is superseded.
   const newest = inputs[0];
-  if (newest?.result.status === 'unable') cards.push(unableCard(newest, opts));
+  if (newest?.result.status === 'unable') cards.push(unableCard(newest, opts, links));
   const rank = { critical: 0, warning: 1, info: 2 } as const;
   return cards.sort((a, b) => rank[a.indicator] - rank[b.indicator]);
 }
@@ -96,11 +108,14 @@ function findingCard(
   f: StoredFinding,
   level: Exclude<Indicator, 'none'>,
   opts: CardOptions,
+  links: LinkFilter,
 ): Card {
   const r = input.result;
   const pct = formatConfidence(f.confidence);
   const when = dateOf(r.source.effective);
-  const summary = clip(`${f.title} suspected on ECG${when ? ` of ${when}` : ''} (AI, ${pct} confidence)`);
+  const summary = clip(
+    `${plain(f.title)} suspected on ECG${when ? ` of ${when}` : ''} (AI, ${pct} confidence)`,
+  );
   return {
     uuid: stableUuid(`${r.source.observationId}|${r.source.versionId ?? ''}|${r.modelVersion}|${f.code}`),
     summary,
@@ -112,27 +127,31 @@ function findingCard(
       topic: topicOf(f),
     },
     overrideReasons: OVERRIDE_REASONS,
-    ...linksOf(input),
+    ...linksOf(input, links),
   };
 }
 
+/** The card's markdown. `md()` on every string from the result: it may have come from outside. */
 function findingDetail(r: StoredResult, f: StoredFinding): string {
   const lines = [`**${AI_NOTICE}**`, ''];
-  lines.push(`**${f.title}** — model confidence ${formatConfidence(f.confidence)} (calibrated probability).`);
+  lines.push(
+    `**${md(f.title, 200)}** — model confidence ${formatConfidence(f.confidence)} (calibrated probability).`,
+  );
   const ecg = [
-    r.source.effective ? `recorded ${r.source.effective}` : undefined,
+    r.source.effective ? `recorded ${dateTimeText(r.source.effective)}` : undefined,
     r.durationSeconds !== undefined ? `${formatDuration(r.durationSeconds)}` : undefined,
-    r.lead ? `lead ${r.lead}` : undefined,
+    r.lead ? `lead ${md(r.lead, 64)}` : undefined,
     r.heartRateBpm != null ? `heart rate ${Math.round(r.heartRateBpm)} bpm` : undefined,
   ].filter(Boolean);
   if (ecg.length) lines.push('', `ECG: ${ecg.join(', ')}.`);
   if (f.onset !== undefined) lines.push(`First seen at ${clock(f.onset)} into the recording.`);
-  if (f.evidence.length) lines.push('', 'Evidence:', ...f.evidence.map((e) => `- ${e}`));
+  const items = (list: readonly string[]) => list.map((s) => `- ${md(s, 500)}`).filter((s) => s !== '- ');
+  if (f.evidence.length) lines.push('', 'Evidence:', ...items(f.evidence));
   lines.push('', qualityLine(r));
-  if (r.limitations.length) lines.push('', 'Limitations:', ...r.limitations.map((l) => `- ${l}`));
+  if (r.limitations.length) lines.push('', 'Limitations:', ...items(r.limitations));
   lines.push(
     '',
-    `Model version ${r.modelVersion}; see the model card for intended use and measured accuracy.`,
+    `Model version ${md(r.modelVersion, 200)}; see the model card for intended use and measured accuracy.`,
   );
   return lines.join('\n');
 }
@@ -143,33 +162,49 @@ function qualityLine(r: StoredResult): string {
   return `Signal quality: the analysis abstained on ${Math.round(100 * a)} % of the recording (noise or atypical signal).`;
 }
 
-function unableCard(input: CardInput, opts: CardOptions): Card {
+function unableCard(input: CardInput, opts: CardOptions, links: LinkFilter): Card {
   const r = input.result;
   const when = dateOf(r.source.effective);
-  const reason = r.unable?.reason ?? 'unknown reason';
+  // A decoder's reason may quote the field it could not read.
+  const reason = plain(r.unable?.reason) || 'unknown reason';
   return {
     uuid: stableUuid(`${r.source.observationId}|${r.source.versionId ?? ''}|${r.modelVersion}|unable`),
     summary: clip(`ECG${when ? ` of ${when}` : ''} could not be analysed by AI: ${reason}`),
     detail: [
       `**${AI_NOTICE}**`,
       '',
-      `The most recent ECG could not be analysed automatically: ${reason}.`,
+      `The most recent ECG could not be analysed automatically: ${md(reason, 500)}.`,
       'Read the tracing directly; no rhythm interpretation is offered for it.',
       '',
-      `Model version ${r.modelVersion}.`,
+      `Model version ${md(r.modelVersion, 200)}.`,
     ].join('\n'),
     indicator: 'info',
     source: { label: opts.sourceLabel, url: opts.modelCardUrl },
-    ...linksOf(input),
+    ...linksOf(input, links),
   };
 }
 
-function linksOf(input: CardInput): { links?: Link[] } {
+type LinkFilter = (url: string | undefined) => string | undefined;
+
+/** Only http(s) URLs, and with `origins` only on those (CDS Hooks links open in the clinician's browser). */
+function linkFilter(origins: readonly string[] | undefined): LinkFilter {
+  const allowed = origins ? new OriginAllowList(origins) : undefined;
+  return (url) => {
+    if (url === undefined || !URL.canParse(url)) return undefined;
+    const u = new URL(url);
+    if (u.protocol !== 'https:' && u.protocol !== 'http:') return undefined;
+    if (allowed && !allowed.allows(u.href)) return undefined;
+    return u.href;
+  };
+}
+
+function linksOf(input: CardInput, allow: LinkFilter): { links?: Link[] } {
   const links: Link[] = [];
-  if (input.reportUrl)
-    links.push({ label: 'AI ECG report (FHIR DiagnosticReport)', url: input.reportUrl, type: 'absolute' });
-  if (input.ecgUrl)
-    links.push({ label: 'ECG waveform (FHIR Observation)', url: input.ecgUrl, type: 'absolute' });
+  const reportUrl = allow(input.reportUrl);
+  const ecgUrl = allow(input.ecgUrl);
+  if (reportUrl)
+    links.push({ label: 'AI ECG report (FHIR DiagnosticReport)', url: reportUrl, type: 'absolute' });
+  if (ecgUrl) links.push({ label: 'ECG waveform (FHIR Observation)', url: ecgUrl, type: 'absolute' });
   return links.length ? { links } : {};
 }
 
@@ -182,9 +217,18 @@ export function stableUuid(key: string): string {
   return `${x.slice(0, 8)}-${x.slice(8, 12)}-${x.slice(12, 16)}-${x.slice(16, 20)}-${x.slice(20)}`;
 }
 
-/** CDS Hooks: summary SHALL be under 140 characters. */
+/** CDS Hooks: summary SHALL be under 140 characters; plain text, one line. */
 function clip(s: string): string {
-  return s.length < 140 ? s : `${s.slice(0, 138)}…`;
+  return plain(s, SUMMARY_MAX);
+}
+
+/** FHIR R4 dateTime (https://hl7.org/fhir/R4/datatypes.html#dateTime): digits and `-:.T+Z` only. */
+const FHIR_DATE_TIME =
+  /^\d{4}(?:-\d{2}(?:-\d{2}(?:T\d{2}:\d{2}(?::\d{2}(?:\.\d{1,9})?)?(?:Z|[+-]\d{2}:\d{2}))?)?)?$/;
+
+/** A well-formed dateTime cannot form markup mid-line and stays readable; anything else is escaped. */
+function dateTimeText(effective: string): string {
+  return FHIR_DATE_TIME.test(effective) ? effective : md(effective, 40);
 }
 
 function dateOf(effective?: string): string | undefined {

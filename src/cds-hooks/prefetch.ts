@@ -5,8 +5,68 @@
  * - key present with an OperationOutcome → the client tried and failed; the spec sends it "to prevent
  *   the CDS Service from incurring an unneeded follow-up query", so we do not re-query either;
  * - key absent → the client did not prefetch it: query `fhirServer` with `fhirAuthorization` ourselves.
+ * Prefetched data is client input: a value that is no Bundle (nor OperationOutcome), or a Bundle whose
+ * entries are not objects, is a 400 naming `prefetch.<key>…`. A Bundle the FHIR server returned that is
+ * malformed is a failed query instead (the server's fault, not the caller's).
  */
-import type { CdsRequest } from './types.js';
+import { z } from 'zod';
+import { firstIssue } from './request.js';
+import { CdsError, type CdsRequest } from './types.js';
+
+/** What the hook reads of a search Bundle (https://hl7.org/fhir/R4/bundle.html): entries and their resources. */
+const searchBundleSchema = z.looseObject({
+  resourceType: z.literal('Bundle'),
+  entry: z
+    .array(z.looseObject({ resource: z.looseObject({ resourceType: z.string() }).optional() }))
+    .optional(),
+});
+
+/** R4 `id` (https://hl7.org/fhir/R4/datatypes.html#id). */
+export const FHIR_ID = /^[A-Za-z0-9\-.]{1,64}$/;
+/** R4 `dateTime` and `instant` (https://hl7.org/fhir/R4/datatypes.html#dateTime), the spec's regexes. */
+const YEAR = '([0-9]([0-9]([0-9][1-9]|[1-9]0)|[1-9]00)|[1-9]000)';
+const TIME =
+  'T([01][0-9]|2[0-3]):[0-5][0-9]:([0-5][0-9]|60)(\\.[0-9]+)?(Z|(\\+|-)((0[0-9]|1[0-3]):[0-5][0-9]|14:00))';
+const DATE_TIME = new RegExp(`^${YEAR}(-(0[1-9]|1[0-2])(-(0[1-9]|[1-2][0-9]|3[0-1])(${TIME})?)?)?$`);
+const INSTANT = new RegExp(`^${YEAR}-(0[1-9]|1[0-2])-(0[1-9]|[1-2][0-9]|3[0-1])${TIME}$`);
+const dateTime = z.string().regex(DATE_TIME, 'must be a FHIR dateTime');
+
+/**
+ * The parts of an ECG Observation the hook itself reads or writes back (id, version, tags, subject,
+ * effective time) and the shape of its waveform elements; the waveform's contents are the decoder's
+ * (ecg-codec-schema.ts). `id` is checked apart: see {@link ecgObservationId}.
+ */
+const ecgEnvelopeSchema = z.looseObject({
+  meta: z
+    .looseObject({
+      versionId: z.string().regex(FHIR_ID, 'must be a FHIR id').optional(),
+      tag: z.array(z.looseObject({ system: z.string().optional(), code: z.string().optional() })).optional(),
+    })
+    .optional(),
+  subject: z.looseObject({ reference: z.string().optional() }).optional(),
+  effectiveDateTime: dateTime.optional(),
+  effectiveInstant: z.string().regex(INSTANT, 'must be a FHIR instant').optional(),
+  effectivePeriod: z.looseObject({ start: dateTime.optional() }).optional(),
+  valueSampledData: z.looseObject({}).optional(),
+  component: z.array(z.looseObject({})).optional(),
+});
+
+/**
+ * The Observation's logical id: undefined when it has none (nothing to link or analyse: skipped); a
+ * 400 naming `field` when it is not a FHIR id (it goes into URLs and card links).
+ */
+export function ecgObservationId(obs: { id?: unknown }, field: string): string | undefined {
+  if (obs.id === undefined) return undefined;
+  if (typeof obs.id !== 'string' || !FHIR_ID.test(obs.id))
+    throw new CdsError(400, `${field}.id: must be a FHIR id`, `${field}.id`);
+  return obs.id;
+}
+
+/** Why the hook cannot use this ECG Observation as it stands (`field: problem`), or undefined. */
+export function ecgEnvelopeProblem(obs: unknown): string | undefined {
+  const r = ecgEnvelopeSchema.safeParse(obs);
+  return r.success ? undefined : firstIssue(r.error).message;
+}
 
 /** The slice of a FHIR client the hook needs (src/fhir/client.ts implements it). */
 export interface ResourceSearcher {
@@ -37,29 +97,41 @@ export async function resolvePrefetch(
     const value = prefetch[key];
     if (value === null) return { kind: 'empty', via: 'prefetch' };
     const rt = (value as { resourceType?: unknown } | undefined)?.resourceType;
-    if (rt === 'Bundle') return { kind: 'bundle', bundle: value as fhir4.Bundle, via: 'prefetch' };
     if (rt === 'OperationOutcome')
       return { kind: 'failed', via: 'prefetch', why: 'client reported an error' };
-    return {
-      kind: 'failed',
-      via: 'prefetch',
-      why: `expected a Bundle, got ${typeof rt === 'string' ? rt : typeof value}`,
-    };
+    const field = `prefetch.${key}`;
+    if (rt !== 'Bundle')
+      throw new CdsError(400, `${field}: must be a search Bundle, an OperationOutcome or null`, field);
+    const r = searchBundleSchema.safeParse(value);
+    if (!r.success) {
+      const { field: at, message } = firstIssue(r.error, field);
+      throw new CdsError(400, message, at);
+    }
+    return { kind: 'bundle', bundle: value as fhir4.Bundle, via: 'prefetch' };
   }
   if (!fhir) return { kind: 'unavailable' };
+  let bundle: fhir4.Bundle;
   try {
-    return { kind: 'bundle', bundle: await fhir.search(query.resourceType, query.params), via: 'query' };
+    bundle = await fhir.search(query.resourceType, query.params);
   } catch (err) {
     return { kind: 'failed', via: 'query', why: (err as Error).message };
   }
+  const r = searchBundleSchema.safeParse(bundle);
+  if (!r.success)
+    return { kind: 'failed', via: 'query', why: `search Bundle ${firstIssue(r.error).message}` };
+  return { kind: 'bundle', bundle, via: 'query' };
 }
 
-/** Resources of one type in a search Bundle, in the server's order. */
-export function entriesOf<T extends fhir4.FhirResource['resourceType']>(
+type ResourceOf<T> = Extract<fhir4.FhirResource, { resourceType: T }>;
+
+/** Resources of one type in a search Bundle with their entry index (for field paths), in the server's order. */
+export function indexedEntriesOf<T extends fhir4.FhirResource['resourceType']>(
   bundle: fhir4.Bundle,
   type: T,
-): Array<Extract<fhir4.FhirResource, { resourceType: T }>> {
-  return (bundle.entry ?? [])
-    .map((e) => e.resource)
-    .filter((r): r is Extract<fhir4.FhirResource, { resourceType: T }> => r?.resourceType === type);
+): Array<[number, ResourceOf<T>]> {
+  const out: Array<[number, ResourceOf<T>]> = [];
+  (bundle.entry ?? []).forEach((e, i) => {
+    if (e?.resource?.resourceType === type) out.push([i, e.resource as ResourceOf<T>]);
+  });
+  return out;
 }

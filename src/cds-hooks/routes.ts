@@ -1,13 +1,10 @@
 /**
  * CDS Hooks HTTP edge: thin glue from express to the service registry (STYLE habits 5, 6, 7).
- * Discovery, service calls and feedback; CdsError → its status with a short JSON message; any other
- * error → 500 without details. Auth middleware is injected (JWT in production and demo alike).
- */
-
-/**
- * CDS Hooks HTTP edge: thin glue from express to the service registry (STYLE habits 5, 6, 7).
- * Discovery, service calls and feedback; CdsError → its status with a short JSON message; any other
- * error → 500 without details. Auth middleware is injected (JWT in production and demo alike).
+ * Discovery, service calls and feedback. The request body is checked here (request.ts) before a service
+ * sees it. Errors are converted once, at the end: CdsError → its status with `{ error, field }`; client
+ * faults found by body-parser → their 4xx with a fixed message; anything else is ours → 500
+ * `{ error: "internal error", correlationId }`, the id logged with the error's name and message (no
+ * stack, no path). Auth middleware is injected (JWT in production and demo alike).
  */
 import express, {
   type NextFunction,
@@ -16,11 +13,13 @@ import express, {
   type Response,
   Router,
 } from 'express';
+import { clientFault, correlationId, errSummary } from '../ops/http-errors.js';
 import type { Logger } from '../ops/log.js';
 import type { Metrics } from '../ops/metrics.js';
 import type { FeedbackRecorder } from './feedback.js';
 import { type CdsService, discovery } from './registry.js';
-import { CdsError, type CdsRequest } from './types.js';
+import { parseCdsRequest } from './request.js';
+import { CdsError } from './types.js';
 
 export interface CdsRouterDeps {
   readonly services: readonly CdsService[];
@@ -49,7 +48,7 @@ export function cdsRouter(deps: CdsRouterDeps): Router {
     const end = deps.metrics.hookLatency.startTimer({ service: service.definition.id });
     const t0 = performance.now();
     try {
-      const response = await service.handle(req.body as CdsRequest);
+      const response = await service.handle(parseCdsRequest(req.body));
       end({ status: '200' });
       // Server-Timing (STYLE habit 12): lets an EHR integrator see our share of the ~500 ms budget.
       res.set('Server-Timing', `hook;dur=${(performance.now() - t0).toFixed(1)}`);
@@ -72,15 +71,18 @@ export function cdsRouter(deps: CdsRouterDeps): Router {
   });
 
   router.use((err: unknown, _req: Request, res: Response, _next: NextFunction) => {
-    if (err instanceof CdsError) return void res.status(err.status).json({ error: err.message });
-    const status = (err as { status?: number; type?: string }).status;
-    if (status === 413) return void res.status(413).json({ error: 'request body too large' });
-    if (status === 400) return void res.status(400).json({ error: 'request body is not valid JSON' });
-    deps.log.error({
-      event: 'cds.error',
-      err: { name: (err as Error).name, message: (err as Error).message },
-    });
-    res.status(500).json({ error: 'internal error' });
+    if (err instanceof CdsError)
+      return void res
+        .status(err.status)
+        .json({ error: err.message, ...(err.field ? { field: err.field } : {}) });
+    // Only errors http-errors marks `expose` (body-parser's) are the caller's: a FhirRequestError also
+    // carries a 4xx `status`, but a 400 from a FHIR server we wrote to is our fault, not the caller's.
+    const fault = (err as { expose?: unknown } | null)?.expose === true ? clientFault(err) : undefined;
+    if (fault) return void res.status(fault.status).json({ error: fault.message });
+    // Ours (a bug, or a downstream failure we did not absorb): the caller gets an id, the log the details.
+    const id = correlationId();
+    deps.log.error({ event: 'cds.error', correlationId: id, err: errSummary(err) }, 'CDS request failed');
+    res.status(500).json({ error: 'internal error', correlationId: id });
   });
   return router;
 }

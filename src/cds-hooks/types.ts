@@ -84,12 +84,17 @@ export interface FeedbackEntry {
   readonly outcomeTimestamp: string;
 }
 
-/** An error a handler raises that maps to a CDS Hooks HTTP status (STYLE habit 7). */
+/**
+ * An error a handler raises that maps to a CDS Hooks HTTP status (STYLE habit 7). `message` is what the
+ * caller reads (never a token or a sample value); `field` names the request element at fault, e.g.
+ * `fhirServer` or `prefetch.ecgs.entry[0].resource.id`.
+ */
 export class CdsError extends Error {
   override readonly name = 'CdsError';
   constructor(
     readonly status: 400 | 404 | 412 | 413 | 422,
     message: string,
+    readonly field?: string,
   ) {
     super(message);
   }

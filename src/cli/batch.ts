@@ -15,14 +15,15 @@ export class BatchUsageError extends Error {
   override readonly name = 'UsageError';
 }
 
-function configFor(command: string): Config {
+export function configFor(command: string): Config {
   const config = loadConfig();
   if (config.demo)
     throw new BatchUsageError(`${command}: set FHIR_BASE_URL (the FHIR server to read and write)`);
   return config;
 }
 
-function workerFor(c: Composed) {
+/** A local BullMQ worker when the queue is on Redis (else the in-process queue does the work). */
+export function workerFor(c: Composed) {
   if (!c.config.redisUrl) return undefined;
   return createAnalysisWorker(c.processJob, {
     url: c.config.redisUrl,

@@ -50,6 +50,12 @@ commands:
   backfill --since <date> [--until <date>] [--dry-run]
       run the nightly back-analysis now over ECGs updated in [since, until) against FHIR_BASE_URL,
       with a progress bar; --dry-run lists what would be analysed and writes nothing
+  dlq list [--json]
+      the dead-lettered ECGs (analysis jobs that failed every attempt) with their rounds, attempts and
+      last error; in Redis with REDIS_URL, else on FHIR_BASE_URL (demo: PUBLIC_BASE_URL/fhir)
+  dlq retry <job-id>... | --all [--json]
+      analyse those dead letters again now against FHIR_BASE_URL (whatever their rounds) and report
+      each outcome; exit code 1 if any still fails
   help
       this text
 
@@ -305,6 +311,17 @@ async function main(argv: string[]): Promise<number> {
       ...(values.until === undefined ? {} : { until: values.until }),
       dryRun: values['dry-run'],
     });
+  }
+  if (command === 'dlq' && (sub === 'list' || sub === 'retry')) {
+    const { values, positionals } = parseArgs({
+      args: rest,
+      options: { json: { type: 'boolean', default: false }, all: { type: 'boolean', default: false } },
+      allowPositionals: sub === 'retry',
+      strict: true,
+    });
+    const { runDlqList, runDlqRetry } = await import('./dlq.js');
+    if (sub === 'list') return runDlqList({ json: values.json });
+    return runDlqRetry({ ids: positionals, all: values.all, json: values.json });
   }
   throw new UsageError(`unknown command: ${[command, sub].filter(Boolean).join(' ')}\n\n${USAGE}`);
 }

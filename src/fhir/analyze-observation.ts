@@ -8,10 +8,12 @@ import { analyze } from '../inference/analyze.js';
 import type { Engine } from '../inference/model/engine.js';
 import type { Logger } from '../ops/log.js';
 import type { Metrics } from '../ops/metrics.js';
+import { FhirRefusedError, FhirRequestError } from './client-errors.js';
 import type { CodecLimits } from './ecg-codec.js';
 import { DecodeError, decodeEcgObservation } from './ecg-codec.js';
 import { type ModelSet, type SourceEcg, type StoredResult, summarize } from './stored-result.js';
 import { buildWriteBack } from './write-back/build.js';
+import { WriteBackError } from './write-back/error.js';
 
 /** Where results go: a transaction endpoint (the FHIR client, or the embedded server in tests). */
 export interface TransactionWriter {
@@ -74,7 +76,17 @@ export async function analyzeObservation(
   deps.metrics.analyses.inc({ result: outcome, trigger });
   let reportId: string | undefined;
   if (deps.writer) {
-    const response = await deps.writer.transaction(buildWriteBack(result, deps.models));
+    let response: fhir4.Bundle;
+    try {
+      response = await deps.writer.transaction(buildWriteBack(result, deps.models));
+    } catch (err) {
+      // Logged here, where the trigger is known; the hook still shows the result (WriteBackError carries it).
+      deps.log.warn(
+        { event: 'ecg.write-back-failed', observation: obs.id, trigger, err: (err as Error)?.message },
+        'ECG analysed but its result could not be written back',
+      );
+      throw new WriteBackError(result, err);
+    }
     reportId = locationId(response, 'DiagnosticReport');
   }
   deps.log.info(
@@ -89,6 +101,74 @@ export async function analyzeObservation(
     'ECG analysed',
   );
   return { result, ...(reportId ? { reportId } : {}) };
+}
+
+/** Reads the service's own copy of an Observation (the FHIR client of FHIR_BASE_URL / the embedded server). */
+export interface ObservationReader {
+  read(type: 'Observation', id: string): Promise<fhir4.Observation>;
+  vread(type: 'Observation', id: string, versionId: string): Promise<fhir4.Observation>;
+}
+
+/** Why an Observation received from outside was not confirmed on our server. */
+export type Unconfirmed = 'not-found' | 'other-subject' | 'other-version' | 'unreadable';
+
+/**
+ * The stored copy of an Observation that came from outside (a hook's prefetch, the EHR's server):
+ * the same id, the same version when one is given, the same subject. Otherwise why not.
+ */
+export async function confirmStored(
+  obs: fhir4.Observation,
+  reader: ObservationReader,
+): Promise<{ stored: fhir4.Observation } | { unconfirmed: Unconfirmed }> {
+  const id = obs.id;
+  const version = obs.meta?.versionId;
+  if (typeof id !== 'string') return { unconfirmed: 'not-found' };
+  let stored: fhir4.Observation;
+  try {
+    stored = version ? await reader.vread('Observation', id, version) : await reader.read('Observation', id);
+  } catch (err) {
+    const e = err as FhirRequestError;
+    const gone = e instanceof FhirRefusedError || e.status === 404 || e.status === 410;
+    if (e instanceof FhirRequestError) return { unconfirmed: gone ? 'not-found' : 'unreadable' };
+    throw err;
+  }
+  if (stored?.resourceType !== 'Observation' || stored.id !== id) return { unconfirmed: 'not-found' };
+  if (version && stored.meta?.versionId !== undefined && stored.meta.versionId !== version)
+    return { unconfirmed: 'other-version' };
+  if (relativeRef(stored.subject?.reference) !== relativeRef(obs.subject?.reference))
+    return { unconfirmed: 'other-subject' };
+  return { stored };
+}
+
+/**
+ * Analyse an ECG Observation that came from outside the service (issue #11 "forged reports"): the
+ * result is written back only when confirmStored() finds the same Observation on our own FHIR server,
+ * and then it is the stored copy that is analysed and written, so a report always rests on data the
+ * service itself read. Otherwise the given copy is analysed for the card only, nothing is written,
+ * and a warning without identifiers is logged.
+ */
+export async function analyzeReceivedObservation(
+  obs: fhir4.Observation,
+  deps: ObservationAnalyzerDeps & { readonly reader: ObservationReader },
+  trigger: Trigger,
+): Promise<AnalysedEcg> {
+  const { reader, ...rest } = deps;
+  if (!rest.writer) return analyzeObservation(obs, rest, trigger);
+  const confirmed = await confirmStored(obs, reader);
+  if ('stored' in confirmed) return analyzeObservation(confirmed.stored, rest, trigger);
+  deps.log.warn(
+    { event: 'ecg.write-back-skipped', trigger, why: confirmed.unconfirmed },
+    'ECG not confirmed on the FHIR server: analysed for the card only, nothing written',
+  );
+  const { writer: _unused, ...readOnly } = rest;
+  return analyzeObservation(obs, readOnly, trigger);
+}
+
+/** `Patient/1` of `Patient/1`, `https://host/fhir/Patient/1` or `Patient/1/_history/2`; undefined stays undefined. */
+function relativeRef(ref: string | undefined): string | undefined {
+  if (typeof ref !== 'string') return undefined;
+  const m = /(?:^|\/)([A-Z][A-Za-z]+\/[A-Za-z0-9\-.]{1,64})(?:\/_history\/[A-Za-z0-9\-.]{1,64})?$/.exec(ref);
+  return m ? m[1] : ref;
 }
 
 /** Logical id of the first entry of `type` in a transaction-response Bundle (from its location). */

@@ -25,11 +25,6 @@ export class FhirRequestError extends Error {
   }
 }
 
-interface KitHttpError {
-  response?: { status?: number; data?: unknown };
-  config?: { headers?: Headers };
-}
-
 /** A URL with its query string and fragment removed. */
 export function withoutQuery(url: string): string {
   const cut = url.search(/[?#]/);
@@ -45,39 +40,32 @@ export function parseRetryAfter(value: string | null | undefined, now = Date.now
   return Number.isFinite(t) ? Math.max(0, t - now) : undefined;
 }
 
-/** Turn whatever fhir-kit-client or fetch threw into a {@link FhirRequestError}. */
+/**
+ * A response we refuse to use: a redirect to another origin (the bearer token stays with the origin it
+ * was given for), too many redirects, a body over the size limit, an id that is not a FHIR id. Never
+ * retried. `name` stays `FhirRequestError` so callers that handle the family keep working.
+ */
+export class FhirRefusedError extends FhirRequestError {
+  constructor(
+    message: string,
+    readonly refusal: 'cross-origin-redirect' | 'too-many-redirects' | 'response-too-large' | 'invalid-id',
+    method: string,
+    url: string,
+  ) {
+    super(message, undefined, undefined, method, url);
+  }
+}
+
+/** Turn what fetch threw into a {@link FhirRequestError}; anything else (a programming error) is rethrown. */
 export function toFhirRequestError(err: unknown, method: string, url: string): FhirRequestError {
   if (err instanceof FhirRequestError) return err;
   const where = `${method} ${withoutQuery(url)}`;
-  const kit = err as KitHttpError;
-  const status = kit?.response?.status;
-  if (typeof status === 'number') {
-    const data = kit.response?.data;
-    const outcome =
-      data &&
-      typeof data === 'object' &&
-      (data as { resourceType?: string }).resourceType === 'OperationOutcome'
-        ? (data as fhir4.OperationOutcome)
-        : undefined;
-    const detail = outcome?.issue
-      ?.map((i) => i.diagnostics ?? i.details?.text ?? i.code)
-      .filter(Boolean)
-      .join('; ');
-    const retryAfterMs = parseRetryAfter(kit.config?.headers?.get?.('retry-after'));
-    return new FhirRequestError(
-      `${where}: HTTP ${status}${detail ? ` (${detail})` : ''}`,
-      status,
-      outcome,
-      method,
-      withoutQuery(url),
-      retryAfterMs,
-    );
-  }
   const e = err as Error & { cause?: { code?: string } };
   const timedOut = e?.name === 'TimeoutError' || e?.name === 'AbortError';
-  // undici reports every transport failure as TypeError('fetch failed') with the socket error as cause.
-  const network = e instanceof TypeError && e.message === 'fetch failed';
-  if (!timedOut && !network) throw err; // a programming error (bad resourceType…): not ours to wrap
+  // undici reports every transport failure as TypeError('fetch failed') with the socket error as cause;
+  // a body stream cut mid-way ("terminated") is one too.
+  const network = e instanceof TypeError && (e.message === 'fetch failed' || e.message === 'terminated');
+  if (!timedOut && !network) throw err;
   const transport = timedOut ? 'timeout' : (e.cause?.code ?? 'network');
   return new FhirRequestError(
     `${where}: ${transport === 'timeout' ? 'timed out' : `request failed (${transport})`}`,

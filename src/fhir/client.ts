@@ -1,13 +1,14 @@
 /**
  * FHIR access layer: the small {@link FhirAccess} interface the rest of the service uses, and
- * {@link createFhirClient}, its implementation on fhir-kit-client (https://github.com/Vermonster/fhir-kit-client)
- * with a bearer token, a timeout per attempt, and retries with exponential backoff and jitter.
- * FHIR R4 REST: https://hl7.org/fhir/R4/http.html
+ * {@link createFhirClient}, its implementation over `fetch` (client-http.ts: same-origin redirects
+ * only, bounded body) with a bearer token, a timeout per attempt, and retries with exponential
+ * backoff and jitter. FHIR R4 REST: https://hl7.org/fhir/R4/http.html
  */
-import { Client, type FhirResource, type RequestOptions, type SearchParams } from 'fhir-kit-client';
-import { FhirRequestError, toFhirRequestError, withoutQuery } from './client-errors.js';
 
-export { FhirRequestError } from './client-errors.js';
+import { FhirRefusedError, FhirRequestError, toFhirRequestError, withoutQuery } from './client-errors.js';
+import { exchange, type FhirHttpResponse } from './client-http.js';
+
+export { FhirRefusedError, FhirRequestError } from './client-errors.js';
 
 export type ResourceType = fhir4.FhirResource['resourceType'];
 export type ResourceOf<K extends ResourceType> = Extract<fhir4.FhirResource, { resourceType: K }>;
@@ -45,7 +46,13 @@ export interface FhirClientOptions {
   readonly maxRetryAfterMs?: number;
   /** Stop `searchAll` after this many pages (default 1000), against servers whose `next` never ends. */
   readonly maxPages?: number;
+  /** Largest response body accepted, bytes (default 32 MiB); beyond it a {@link FhirRefusedError}. */
+  readonly maxResponseBytes?: number;
+  /** Redirects followed within the base URL's origin (default 3); one to another origin is refused. */
+  readonly maxRedirects?: number;
 }
+
+export const DEFAULT_MAX_RESPONSE_BYTES = 32 * 1024 * 1024;
 
 /** Statuses after which a request that is safe to repeat is retried. */
 const RETRY_STATUS = new Set([408, 429, 500, 502, 503, 504]);
@@ -58,29 +65,46 @@ export function createFhirClient(opts: FhirClientOptions): FhirAccess {
   const maxMs = opts.backoffMaxMs ?? 8_000;
   const maxRetryAfterMs = opts.maxRetryAfterMs ?? 30_000;
   const maxPages = opts.maxPages ?? 1000;
-  const kit = new Client({ baseUrl: opts.baseUrl, ...(opts.token ? { bearerToken: opts.token } : {}) });
+  const limits = {
+    maxResponseBytes: opts.maxResponseBytes ?? DEFAULT_MAX_RESPONSE_BYTES,
+    maxRedirects: opts.maxRedirects ?? 3,
+  };
   const base = new URL(opts.baseUrl.endsWith('/') ? opts.baseUrl : `${opts.baseUrl}/`);
+  const auth: Record<string, string> = opts.token ? { authorization: `Bearer ${opts.token}` } : {};
 
   /**
    * Run one interaction with retries. `repeatable`: the request may be sent twice without harm (GET,
    * PUT, conditional create); otherwise only 429 and a refused connection are retried, since a 5xx or a
    * timeout may come after the server already acted.
    */
-  async function send<T>(
+  async function send(
     method: string,
-    url: string,
+    path: string | URL,
     repeatable: boolean,
-    run: (o: RequestOptions) => Promise<FhirResource>,
-  ): Promise<T> {
+    init: { body?: unknown; headers?: Record<string, string> } = {},
+  ): Promise<FhirHttpResponse> {
+    const url = typeof path === 'string' ? new URL(path, base) : path;
+    const body = init.body === undefined ? undefined : JSON.stringify(init.body);
+    const headers = {
+      accept: 'application/fhir+json',
+      ...(body !== undefined ? { 'content-type': 'application/fhir+json' } : {}),
+      ...init.headers,
+      ...auth,
+    };
     for (let attempt = 0; ; attempt++) {
       try {
-        return (await run({ signal: AbortSignal.timeout(timeoutMs) })) as unknown as T;
+        const signal = AbortSignal.timeout(timeoutMs);
+        return await exchange(
+          { method, url, headers, signal, ...(body !== undefined ? { body } : {}) },
+          limits,
+        );
       } catch (err) {
-        const e = toFhirRequestError(err, method, new URL(url, base).href);
+        const e = toFhirRequestError(err, method, url.href);
         const retryable =
-          e.status === 429 ||
-          e.transport === 'ECONNREFUSED' ||
-          (repeatable && (e.transport !== undefined || RETRY_STATUS.has(e.status ?? 0)));
+          !(e instanceof FhirRefusedError) &&
+          (e.status === 429 ||
+            e.transport === 'ECONNREFUSED' ||
+            (repeatable && (e.transport !== undefined || RETRY_STATUS.has(e.status ?? 0))));
         if (!retryable || attempt >= retries) throw e;
         if (e.retryAfterMs !== undefined && e.retryAfterMs > maxRetryAfterMs) throw e;
         // Exponential backoff with "equal jitter" (half fixed, half random), at least what Retry-After asks.
@@ -90,18 +114,19 @@ export function createFhirClient(opts: FhirClientOptions): FhirAccess {
       }
     }
   }
+  const data = <T>(p: Promise<FhirHttpResponse>) => p.then((r) => r.data as T);
 
-  const search = (type: ResourceType, params: FhirSearchParams = {}) =>
-    send<fhir4.Bundle>('GET', type, true, (options) =>
-      kit.resourceSearch({ resourceType: type, searchParams: params as SearchParams, options }),
-    );
+  // async: an id refused by `checked` rejects the promise rather than throwing at the call.
+  const search = async (type: ResourceType, params: FhirSearchParams = {}) => {
+    const q = queryString(params);
+    return data<fhir4.Bundle>(send('GET', `${checked('type', type)}${q ? `?${q}` : ''}`, true));
+  };
 
   return {
-    read: (type, id) =>
-      send('GET', `${type}/${id}`, true, (options) => kit.read({ resourceType: type, id, options })),
-    vread: (type, id, version) =>
-      send('GET', `${type}/${id}/_history/${version}`, true, (options) =>
-        kit.vread({ resourceType: type, id, version, options }),
+    read: async (type, id) => data(send('GET', `${checked('type', type)}/${checked('id', id)}`, true)),
+    vread: async (type, id, version) =>
+      data(
+        send('GET', `${checked('type', type)}/${checked('id', id)}/_history/${checked('id', version)}`, true),
       ),
     search,
     async *searchAll<K extends ResourceType>(type: K, params?: FhirSearchParams) {
@@ -139,46 +164,54 @@ export function createFhirClient(opts: FhirClientOptions): FhirAccess {
           );
         }
         seen.add(nextUrl.href);
-        bundle = await send<fhir4.Bundle>('GET', nextUrl.href, true, (options) =>
-          kit.request(nextUrl.href, { options }),
-        );
+        bundle = await data<fhir4.Bundle>(send('GET', nextUrl, true));
       }
     },
     async create(resource, createOpts) {
       const headers: Record<string, string> = { prefer: 'return=representation' };
       if (createOpts?.ifNoneExist) headers['if-none-exist'] = createOpts.ifNoneExist;
-      const out = await send<fhir4.FhirResource>(
-        'POST',
-        resource.resourceType,
-        !!createOpts?.ifNoneExist,
-        (o) =>
-          kit.create({
-            resourceType: resource.resourceType,
-            body: kitBody(resource),
-            options: { ...o, headers },
-          }),
-      );
-      return withLocation(out, resource) as typeof resource;
+      const res = await send('POST', checked('type', resource.resourceType), !!createOpts?.ifNoneExist, {
+        body: resource,
+        headers,
+      });
+      return withLocation(res, resource) as typeof resource;
     },
-    update: (resource) =>
-      send('PUT', `${resource.resourceType}/${resource.id}`, true, (options) =>
-        kit.update({
-          resourceType: resource.resourceType,
-          id: resource.id,
-          body: kitBody(resource),
-          options: { ...options, headers: { prefer: 'return=representation' } },
+    update: async (resource) =>
+      data(
+        send('PUT', `${checked('type', resource.resourceType)}/${checked('id', resource.id)}`, true, {
+          body: resource,
+          headers: { prefer: 'return=representation' },
         }),
       ),
-    transaction: (bundle) =>
-      send('POST', '', transactionRepeatable(bundle), (options) =>
-        kit.transaction({ body: kitBody(bundle), options }),
-      ),
-    capabilities: () => send('GET', 'metadata', true, (options) => kit.capabilityStatement(options)),
+    transaction: (bundle) => data(send('POST', '', transactionRepeatable(bundle), { body: bundle })),
+    capabilities: () => data(send('GET', 'metadata', true)),
   };
 }
 
-/** fhir-kit-client types bodies as an open record; @types/fhir resources are closed interfaces. */
-const kitBody = (r: fhir4.FhirResource): FhirResource => r as unknown as FhirResource;
+/** FHIR R4 id (https://hl7.org/fhir/R4/datatypes.html#id) and resource type names; `.`/`..` would walk the path. */
+const ID = /^[A-Za-z0-9\-.]{1,64}$/;
+const TYPE = /^[A-Z][A-Za-z]{1,63}$/;
+
+/** A path segment from an id or type, refused unless it is one (input ids must not steer the URL). */
+function checked(kind: 'id' | 'type', value: string): string {
+  const ok = typeof value === 'string' && (kind === 'id' ? ID : TYPE).test(value) && !/^\.{1,2}$/.test(value);
+  if (!ok)
+    throw new FhirRefusedError(
+      `not a FHIR ${kind}`, // the value itself stays out: it came from outside and may be logged
+      'invalid-id',
+      'GET',
+      '',
+    );
+  return value;
+}
+
+/** Search parameters as a query string; an array repeats the parameter (AND). */
+function queryString(params: FhirSearchParams): string {
+  const q = new URLSearchParams();
+  for (const [k, v] of Object.entries(params))
+    for (const one of Array.isArray(v) ? v : [v]) q.append(k, String(one));
+  return q.toString();
+}
 
 /**
  * A transaction may be resent when each of its creates is conditional (`ifNoneExist`): the server's
@@ -189,10 +222,15 @@ function transactionRepeatable(bundle: fhir4.Bundle): boolean {
 }
 
 /** A server that answers a create with an empty body still names the resource in `Location`. */
-function withLocation(out: fhir4.FhirResource | Record<string, never>, sent: fhir4.FhirResource) {
-  if ((out as { resourceType?: string }).resourceType) return out;
-  const location = Client.httpFor(out as FhirResource).response?.headers.get('location') ?? '';
+function withLocation(res: FhirHttpResponse, sent: fhir4.FhirResource): fhir4.FhirResource {
+  const out = res.data as { resourceType?: string };
+  if (out.resourceType) return out as fhir4.FhirResource;
+  const location = res.headers.get('location') ?? '';
   const m = /(?:^|\/)([A-Za-z]+)\/([^/]+)(?:\/_history\/([^/]+))?\/?$/.exec(location);
   if (!m) return sent;
-  return { ...sent, id: m[2], ...(m[3] ? { meta: { ...sent.meta, versionId: m[3] } } : {}) };
+  return {
+    ...sent,
+    id: m[2],
+    ...(m[3] ? { meta: { ...sent.meta, versionId: m[3] } } : {}),
+  } as fhir4.FhirResource;
 }

@@ -15,18 +15,27 @@
  *   "unspecified" ("ch1"… when `dimensions` > 1); any other component code is an `unknown-lead-code`.
  * - Parts of one lead (several components with the same lead) are placed on one timeline by the
  *   `observation-timeOffset` extension (ms), or follow each other in document order without it.
+ * - Input is hostile until checked (issue #11): JSON types first (`malformed`, with the field's path),
+ *   then sense. A rate outside `minRateHz..maxRateHz` (25–10,000 Hz) and a sample that is not finite or
+ *   beyond ±`maxAbsSample` after origin/factor/unit are refused, never passed on as ±Infinity or 1e-298 Hz.
  */
 import type { Ecg, Lead } from '../inference/ecg.js';
 import { CODEC_LIMITS, type CodecLimits, DecodeError } from './ecg-codec-errors.js';
 import {
   checkLimits,
-  finiteOr,
   leadNames,
   periodMs,
   type SampledDataIn,
+  sdPath,
   timeOffsetMs,
   voltageToMv,
 } from './ecg-codec-sampled-data.js';
+import {
+  type CodeableConceptIn,
+  type EcgObservationIn,
+  type ExtensionIn,
+  readEcgObservation,
+} from './ecg-codec-schema.js';
 import { countTokens, fillPart, holdInvalid, type TokenSource } from './ecg-codec-tokens.js';
 
 interface Part extends TokenSource {
@@ -39,30 +48,41 @@ interface Part extends TokenSource {
 
 /**
  * Decode an ECG Observation into an {@link Ecg} (leads in mV, invalid mask, fs, start time).
- * Throws {@link DecodeError} with a stable code; all limits are checked before samples are allocated.
+ * Throws {@link DecodeError} with a stable code, and nothing else whatever `obs` holds: its structure is
+ * checked first (ecg-codec-schema.ts), all limits before the samples they guard are allocated, every
+ * sample and the rate after. A decoded ECG has only finite samples and a rate within the limits.
  */
-export function decodeEcgObservation(obs: fhir4.Observation, limits?: Partial<CodecLimits>): Ecg {
+export function decodeEcgObservation(obs: unknown, limits?: Partial<CodecLimits>): Ecg {
   const lim: CodecLimits = { ...CODEC_LIMITS, ...limits };
-  if (obs?.resourceType !== 'Observation') {
-    throw new DecodeError('no-sampled-data', `expected an Observation, got ${String(obs?.resourceType)}`);
+  const rt =
+    obs !== null && typeof obs === 'object' ? (obs as { resourceType?: unknown }).resourceType : undefined;
+  if (rt !== 'Observation') {
+    const got =
+      typeof rt === 'string' ? rt : obs === null || typeof obs !== 'object' ? String(obs) : typeof rt;
+    throw new DecodeError(
+      'no-sampled-data',
+      `expected an Observation, got ${got.slice(0, 40)}`,
+      'resourceType',
+    );
   }
+  const o = readEcgObservation(obs);
   const raw: {
     where: string;
     sd: SampledDataIn;
-    code: fhir4.CodeableConcept | undefined;
+    code: CodeableConceptIn | undefined;
     top: boolean;
-    ext?: fhir4.Extension[];
+    ext?: ExtensionIn[];
   }[] = [];
-  if (obs.valueSampledData)
-    raw.push({ where: 'valueSampledData', sd: obs.valueSampledData, code: obs.code, top: true });
-  (obs.component ?? []).forEach((c, i) => {
+  if (o.valueSampledData)
+    raw.push({ where: 'valueSampledData', sd: o.valueSampledData, code: o.code, top: true });
+  (o.component ?? []).forEach((c, i) => {
     if (c.valueSampledData) {
       raw.push({
         where: `component[${i}]`,
         sd: c.valueSampledData,
         code: c.code,
         top: false,
-        ext: c.extension,
+        ...(c.extension ? { ext: c.extension } : {}),
       });
     }
   });
@@ -77,14 +97,23 @@ export function decodeEcgObservation(obs: fhir4.Observation, limits?: Partial<Co
   let tokenBudget = lim.maxTotalTokens;
   const parts: Part[] = raw.map(({ where, sd, code, top, ext }) => {
     const data = sd.data;
-    if (typeof data !== 'string') {
-      throw new DecodeError('no-sampled-data', `${where}: SampledData has no data`);
+    if (data === undefined) {
+      throw new DecodeError('no-sampled-data', `${where}: SampledData has no data`, sdPath(where, 'data'));
     }
     const dims = sd.dimensions;
-    if (!Number.isInteger(dims) || dims < 1) {
+    if (dims === undefined || !Number.isInteger(dims) || dims < 1) {
       throw new DecodeError(
         'bad-sampled-data',
         `${where}: dimensions must be a positive integer, got ${String(dims)}`,
+        sdPath(where, 'dimensions'),
+      );
+    }
+    // Each dimension is a lead: more than the lead limit fails before any per-lead structure is built.
+    if (dims > lim.maxLeads) {
+      throw new DecodeError(
+        'too-many-leads',
+        `${where}: dimensions ${dims} exceed the limit of ${lim.maxLeads} leads (maxLeads)`,
+        sdPath(where, 'dimensions'),
       );
     }
     // A string longer than the allowed tokens could fill fails before a character is read.
@@ -94,6 +123,7 @@ export function decodeEcgObservation(obs: fhir4.Observation, limits?: Partial<Co
         'too-many-samples',
         `${where}: data of ${data.length} characters holds more tokens than the limits allow ` +
           `(maxSamplesPerLead ${lim.maxSamplesPerLead}, maxTotalTokens ${lim.maxTotalTokens})`,
+        sdPath(where, 'data'),
       );
     }
     const tokens = countTokens(data, budget + 1);
@@ -103,14 +133,17 @@ export function decodeEcgObservation(obs: fhir4.Observation, limits?: Partial<Co
         tokens > tokenBudget
           ? `${where}: more than ${lim.maxTotalTokens} data tokens in all (limit maxTotalTokens)`
           : `${where}: more than ${lim.maxSamplesPerLead} samples per lead (limit maxSamplesPerLead)`,
+        sdPath(where, 'data'),
       );
     }
-    if (tokens === 0) throw new DecodeError('no-sampled-data', `${where}: SampledData data is empty`);
+    if (tokens === 0)
+      throw new DecodeError('no-sampled-data', `${where}: SampledData data is empty`, sdPath(where, 'data'));
     tokenBudget -= tokens;
     if (tokens % dims !== 0) {
       throw new DecodeError(
         'dimension-mismatch',
         `${where}: ${tokens} data tokens is not a multiple of dimensions ${dims}`,
+        sdPath(where, 'dimensions'),
       );
     }
     checkLimits(sd, where);
@@ -119,13 +152,14 @@ export function decodeEcgObservation(obs: fhir4.Observation, limits?: Partial<Co
       data,
       dims,
       maxTokenChars: lim.maxTokenChars,
+      maxAbsSample: lim.maxAbsSample,
       leads: leadNames(code, dims, where, top),
       nSamples: tokens / dims,
-      periodMs: periodMs(sd, where),
+      periodMs: periodMs(sd, where, lim),
       offsetMs: timeOffsetMs(ext, where),
       toMv: voltageToMv(sd.origin, where),
-      origin: finiteOr(sd.origin?.value, undefined, `${where}: origin.value`),
-      factor: finiteOr(sd.factor, 1, `${where}: factor`),
+      origin: originValue(sd, where),
+      factor: sd.factor ?? 1,
     };
   });
 
@@ -137,6 +171,7 @@ export function decodeEcgObservation(obs: fhir4.Observation, limits?: Partial<Co
       throw new DecodeError(
         'inconsistent-rate',
         `${p.where}: sample spacing ${p.periodMs} ms differs from ${parts[0]!.where}'s ${parts[0]!.periodMs} ms`,
+        sdPath(p.where, 'period'),
       );
     }
   }
@@ -145,9 +180,17 @@ export function decodeEcgObservation(obs: fhir4.Observation, limits?: Partial<Co
   const byLead = new Map<string, { part: Part; dim: number; start: number }[]>();
   const nextStart = new Map<string, number>();
   for (const part of parts) {
+    const offset = part.offsetMs === undefined ? undefined : Math.round((part.offsetMs * fs) / 1000);
+    // An offset so large that sample indices lose integer precision cannot be placed on any timeline.
+    if (offset !== undefined && !Number.isSafeInteger(offset)) {
+      throw new DecodeError(
+        'too-many-samples',
+        `${part.where}: observation-timeOffset ${part.offsetMs} ms is beyond any timeline`,
+        `${part.where}.extension`,
+      );
+    }
     part.leads.forEach((lead, dim) => {
-      const start =
-        part.offsetMs === undefined ? (nextStart.get(lead) ?? 0) : Math.round((part.offsetMs * fs) / 1000);
+      const start = offset ?? nextStart.get(lead) ?? 0;
       nextStart.set(lead, start + part.nSamples);
       const list = byLead.get(lead) ?? [];
       list.push({ part, dim, start });
@@ -158,6 +201,7 @@ export function decodeEcgObservation(obs: fhir4.Observation, limits?: Partial<Co
     throw new DecodeError(
       'too-many-leads',
       `${byLead.size} leads exceed the limit of ${lim.maxLeads} (maxLeads)`,
+      'component',
     );
   }
   let t0 = Number.POSITIVE_INFINITY;
@@ -172,18 +216,20 @@ export function decodeEcgObservation(obs: fhir4.Observation, limits?: Partial<Co
         throw new DecodeError(
           'overlapping-segments',
           `lead ${lead}: ${seg.part.where} overlaps ${prev.part.where} in time`,
+          `${seg.part.where}.extension`,
         );
       }
     });
   }
+  // Comparisons are written so that NaN fails them (it cannot arise from checked inputs; belt and braces).
   const n = t1 - t0;
-  if (n > lim.maxSamplesPerLead) {
+  if (!(n <= lim.maxSamplesPerLead)) {
     throw new DecodeError(
       'too-many-samples',
       `leads span ${n} samples, more than ${lim.maxSamplesPerLead} per lead (limit maxSamplesPerLead)`,
     );
   }
-  if (n / fs < lim.minDurationSeconds) {
+  if (!(n / fs >= lim.minDurationSeconds)) {
     throw new DecodeError(
       'too-short',
       `ECG lasts ${(n / fs).toFixed(3)} s, shorter than the minimum ${lim.minDurationSeconds} s`,
@@ -198,17 +244,25 @@ export function decodeEcgObservation(obs: fhir4.Observation, limits?: Partial<Co
     for (const { part, dim, start } of list) fillPart(part, dim, start - t0, samples, invalid);
     leads.push(holdInvalid(name, samples, invalid));
   }
-  const effective = effectiveStart(obs);
+  const effective = effectiveStart(o);
   const startTime = effective === undefined ? undefined : new Date(effective + (t0 / fs) * 1000);
   return {
     leads,
     fs,
-    sourceId: obs.id ? `Observation/${obs.id}` : 'Observation',
-    ...(startTime ? { startTime } : {}),
+    sourceId: o.id ? `Observation/${o.id}` : 'Observation',
+    ...(startTime && Number.isFinite(startTime.getTime()) ? { startTime } : {}),
   };
 }
 
-function effectiveStart(obs: fhir4.Observation): number | undefined {
+/** `origin.value`, required by R4 (SampledData.origin is a SimpleQuantity with a value). */
+function originValue(sd: SampledDataIn, where: string): number {
+  const v = sd.origin?.value;
+  if (v === undefined)
+    throw new DecodeError('bad-sampled-data', `${where}: origin has no value`, sdPath(where, 'origin.value'));
+  return v;
+}
+
+function effectiveStart(obs: EcgObservationIn): number | undefined {
   const s = obs.effectiveDateTime ?? obs.effectiveInstant ?? obs.effectivePeriod?.start;
   if (!s) return undefined;
   const t = Date.parse(s);

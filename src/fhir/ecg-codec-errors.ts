@@ -4,9 +4,14 @@
  */
 
 export type DecodeErrorCode =
+  /**
+   * Not R4 JSON where the decoder reads: a field of the wrong type, a null, a string or object where an
+   * array belongs, a NaN or infinite number. {@link DecodeError.path} names the field.
+   */
+  | 'malformed'
   /** No `valueSampledData` on the Observation or any component, or one without `data`. */
   | 'no-sampled-data'
-  /** A SampledData element that is malformed: missing/invalid origin, period ≤ 0, non-numeric factor… */
+  /** A SampledData element that makes no sense: no origin, period ≤ 0, dimensions not ≥ 1, lowerLimit > upperLimit… */
   | 'bad-sampled-data'
   /** A data token that is neither a decimal nor one of `E`, `L`, `U`. */
   | 'bad-token'
@@ -23,15 +28,24 @@ export type DecodeErrorCode =
   | 'unknown-lead-code'
   /** Leads (or parts of one lead) sampled at different rates. */
   | 'inconsistent-rate'
+  /** A sample spacing that gives a rate outside {@link CodecLimits.minRateHz}..{@link CodecLimits.maxRateHz}. */
+  | 'rate-out-of-range'
+  /** A sample (origin + factor × datum, in mV) not finite or beyond {@link CodecLimits.maxAbsSample}. */
+  | 'sample-out-of-range'
   /** Two parts of one lead cover the same time (`observation-timeOffset`). */
   | 'overlapping-segments';
 
-/** The Observation cannot be decoded into an ECG; `code` is stable, `message` is for people. */
+/**
+ * The Observation cannot be decoded into an ECG; `code` is stable, `message` is for people and starts
+ * with the element it concerns; `path` names the offending field where one field is at fault.
+ */
 export class DecodeError extends Error {
   override readonly name = 'DecodeError';
   constructor(
     readonly code: DecodeErrorCode,
     message: string,
+    /** FHIRPath-like location, e.g. `component[2].valueSampledData.period`. */
+    readonly path?: string,
   ) {
     super(message);
   }
@@ -49,6 +63,20 @@ export interface CodecLimits {
   readonly maxTotalTokens: number;
   /** Longest accepted token in characters (default 32); bounds the data string length check. */
   readonly maxTokenChars: number;
+  /**
+   * Sampling rates accepted, in Hz (default 25..10,000). Diagnostic ECGs are sampled at 250–1,000 Hz
+   * (AHA 2007 recommendations: ≥ 500 Hz for diagnostic, 150 Hz bandwidth), Holter and patch recorders
+   * at 125–250 Hz, pacemaker-spike capture at up to 10 kHz; below 25 Hz a QRS complex (≈ 100 ms) is
+   * not sampled at all.
+   */
+  readonly minRateHz: number;
+  readonly maxRateHz: number;
+  /**
+   * Largest |sample| accepted, in mV (literal units for a unitless origin); default 1e6. ECG amplifiers
+   * span tens of mV, so anything near this is a broken factor/origin; the bound also keeps every sample
+   * finite in Float32 and squares of samples finite in the DSP.
+   */
+  readonly maxAbsSample: number;
 }
 
 export const CODEC_LIMITS: CodecLimits = Object.freeze({
@@ -57,4 +85,7 @@ export const CODEC_LIMITS: CodecLimits = Object.freeze({
   minDurationSeconds: 1,
   maxTotalTokens: 12_000_000,
   maxTokenChars: 32,
+  minRateHz: 25,
+  maxRateHz: 10_000,
+  maxAbsSample: 1e6,
 });

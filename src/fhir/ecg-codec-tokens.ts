@@ -5,6 +5,7 @@
  */
 import type { Lead } from '../inference/ecg.js';
 import { DecodeError } from './ecg-codec-errors.js';
+import { sdPath } from './ecg-codec-sampled-data.js';
 
 /** What {@link fillPart} needs from one SampledData element. */
 export interface TokenSource {
@@ -18,6 +19,8 @@ export interface TokenSource {
   readonly toMv: number;
   /** Longer tokens are refused as `bad-token`. */
   readonly maxTokenChars: number;
+  /** Largest |sample| in mV; beyond it (or not finite) → `sample-out-of-range`. */
+  readonly maxAbsSample: number;
 }
 
 /** Count whitespace-separated tokens, stopping once `stopAt` is reached (no allocation). */
@@ -46,8 +49,9 @@ export function fillPart(
   samples: Float32Array,
   invalid: Uint8Array,
 ): void {
-  const { data, origin, factor, toMv } = part;
+  const { data, origin, factor, toMv, maxAbsSample } = part;
   const dims = part.dims;
+  let x = 0;
   let k = 0;
   let i = 0;
   const len = data.length;
@@ -82,7 +86,10 @@ export function fillPart(
     k++;
     if (!mine) continue;
     if (digits > 0 && digits === tokenLen - signed && digits <= 15) {
-      samples[at] = (origin + factor * (neg ? -acc : acc)) * toMv;
+      x = (origin + factor * (neg ? -acc : acc)) * toMv;
+      // Written so that NaN fails too; no allocation on the per-sample path.
+      if (!(x <= maxAbsSample && x >= -maxAbsSample)) outOfRange(part, k);
+      samples[at] = x;
       invalid[at] = 0;
       continue;
     }
@@ -95,13 +102,31 @@ export function fillPart(
       throw new DecodeError(
         'bad-token',
         `${part.where}: token #${k} "${token.slice(0, 40)}" is not a decimal, E, L or U`,
+        sdPath(part.where, 'data'),
       );
     }
     const v = Number(token);
-    if (!Number.isFinite(v)) throw new DecodeError('bad-token', `${part.where}: token #${k} is out of range`);
-    samples[at] = (origin + factor * v) * toMv;
+    if (!Number.isFinite(v))
+      throw new DecodeError(
+        'bad-token',
+        `${part.where}: token #${k} is out of range`,
+        sdPath(part.where, 'data'),
+      );
+    x = (origin + factor * v) * toMv;
+    if (!(x <= maxAbsSample && x >= -maxAbsSample)) outOfRange(part, k);
+    samples[at] = x;
     invalid[at] = 0;
   }
+}
+
+/** The sample value itself stays out of the message: it is waveform data, and may end up in logs. */
+function outOfRange(part: TokenSource, k: number): never {
+  throw new DecodeError(
+    'sample-out-of-range',
+    `${part.where}: token #${k} gives a sample beyond ±${part.maxAbsSample} mV or not finite ` +
+      `(origin ${part.origin}, factor ${part.factor}; limit maxAbsSample)`,
+    sdPath(part.where, 'factor'),
+  );
 }
 
 /** Invalid samples hold the last valid value (the first valid one before it); mask kept only if used. */

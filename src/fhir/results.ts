@@ -9,12 +9,14 @@ import { parseStoredResult, StoredResultError } from './write-back/parse.js';
 
 export function readStoredResults(bundle: fhir4.Bundle): ResultRef[] {
   const resources = (bundle.entry ?? []).flatMap((e) =>
-    e.resource ? [e.resource as fhir4.FhirResource] : [],
+    e?.resource ? [e.resource as fhir4.FhirResource] : [],
   );
   const out: ResultRef[] = [];
   for (const r of resources) {
     if (r.resourceType !== 'DiagnosticReport') continue;
-    if (!r.identifier?.some((i) => i.system === ANALYSIS_IDENTIFIER_SYSTEM)) continue;
+    // Junk here is input too (issue #11): a non-array identifier is simply not ours.
+    const ids: unknown = r.identifier;
+    if (!Array.isArray(ids) || !ids.some((i) => i?.system === ANALYSIS_IDENTIFIER_SYSTEM)) continue;
     try {
       const result = parseStoredResult(r, resources);
       out.push({ result, ...(r.id ? { reportId: r.id } : {}) });

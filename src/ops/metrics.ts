@@ -9,7 +9,11 @@ export interface Metrics {
   readonly hookLatency: Histogram<'service' | 'status'>;
   readonly analyses: Counter<'result' | 'trigger'>;
   readonly feedback: Counter<'outcome' | 'reason'>;
-  readonly authFailures: Counter<'reason'>;
+  /**
+   * Rejected CDS client JWTs, without a reason label (issue #11): the reason would tell an attacker
+   * which check each forged token failed. The reason is logged at debug level instead.
+   */
+  readonly authFailures: Counter;
   readonly provider: Gauge<'provider'>;
   readonly notifications: Counter<'style' | 'result'>;
 }
@@ -34,14 +38,13 @@ export function createMetrics(opts: { defaultMetrics?: boolean } = {}): Metrics 
     }),
     feedback: new Counter({
       name: 'ecg_cds_feedback_total',
-      help: 'CDS card feedback by outcome and override reason',
+      help: 'CDS card feedback by outcome and override reason (our own codes, "none" or "other")',
       labelNames: ['outcome', 'reason'],
       registers: [registry],
     }),
     authFailures: new Counter({
       name: 'ecg_cds_auth_failures_total',
-      help: 'Rejected CDS client JWTs by reason',
-      labelNames: ['reason'],
+      help: 'Rejected CDS client JWTs (reasons are in the debug log, not here)',
       registers: [registry],
     }),
     provider: new Gauge({

@@ -3,6 +3,7 @@ import { describe, it } from 'node:test';
 import { AI_NOTICE, buildCards, stableUuid } from '../../src/cds-hooks/cards.js';
 import type { StoredResult } from '../../src/fhir/stored-result.js';
 import { responseRuleErrors, schemaErrors } from '../support/cds-schema.js';
+import { shownText } from '../support/markdown.js';
 
 const opts = {
   sourceLabel: 'ecg-cds AI ECG analysis',
@@ -69,7 +70,7 @@ describe('buildCards', () => {
     assert.match(vtCard!.summary, /Ventricular tachycardia.*93 %/);
     assert.ok(vtCard!.detail!.includes(AI_NOTICE));
     assert.ok(vtCard!.detail!.includes('run of 5 V beats at 152 bpm'));
-    assert.ok(vtCard!.detail!.includes('beat-cnn@2.0.0'));
+    assert.ok(shownText(vtCard!.detail!).includes('beat-cnn@2.0.0')); // escaped in the markdown
     assert.match(vtCard!.detail!, /abstained on 2 %/);
   });
 

@@ -12,6 +12,8 @@ import { responseRuleErrors, schemaErrors } from '../support/cds-schema.js';
 import { type RunningService, startService } from '../support/service.js';
 
 const SVC = '/cds-services/ecg-arrhythmia';
+/** /metrics is on the public port only behind METRICS_TOKEN (issue #11). */
+const METRICS_TOKEN = 'service-test-metrics-token-0123';
 
 describe('CDS Hooks ecg-arrhythmia service', { timeout: 120_000 }, () => {
   let s: RunningService;
@@ -31,7 +33,7 @@ describe('CDS Hooks ecg-arrhythmia service', { timeout: 120_000 }, () => {
   });
 
   before(async () => {
-    s = await startService();
+    s = await startService({ METRICS_TOKEN });
   });
   after(async () => {
     await s?.stop();
@@ -78,7 +80,9 @@ describe('CDS Hooks ecg-arrhythmia service', { timeout: 120_000 }, () => {
     assert.match(res.headers['server-timing'] ?? '', /^hook;dur=\d+(\.\d)?$/);
   });
 
-  it('with prefetch, uses it and makes no FHIR query (fhirServer unreachable)', async () => {
+  // With an unlisted fhirServer the call is now a 400 (FHIR_SERVER_ALLOWLIST); that a complete prefetch
+  // makes no query to an allowed fhirServer is shown in ssrf.test.ts.
+  it('with prefetch and no fhirServer, uses the prefetch', async () => {
     const pid = patient('mitdb-119');
     const fhir = s.c.backend;
     const ecgs = await fhir.search('Observation', {
@@ -95,7 +99,6 @@ describe('CDS Hooks ecg-arrhythmia service', { timeout: 120_000 }, () => {
     const patientRes = await fhir.read('Patient', pid);
     const res = await call(
       hookBody(pid, {
-        fhirServer: 'http://127.0.0.1:9/fhir',
         prefetch: { patient: patientRes, ecgs, reports },
       }),
     );
@@ -239,7 +242,7 @@ describe('CDS Hooks ecg-arrhythmia service', { timeout: 120_000 }, () => {
       .set('Authorization', `Bearer ${await s.token(path)}`)
       .send({ feedback: [{ card: 'nope', outcome: 'maybe' }] });
     assert.equal(bad.status, 400);
-    const metrics = await request(s.base).get('/metrics');
+    const metrics = await request(s.base).get('/metrics').set('Authorization', `Bearer ${METRICS_TOKEN}`);
     assert.match(metrics.text, /ecg_cds_feedback_total\{outcome="overridden",reason="artifact"\} 1\n/);
   });
 
@@ -271,7 +274,7 @@ describe('CDS Hooks ecg-arrhythmia service', { timeout: 120_000 }, () => {
     const ready = await request(s.base).get('/readyz');
     assert.equal(ready.status, 200);
     assert.match(ready.body.checks.models, /on cpu/);
-    const m = await request(s.base).get('/metrics');
+    const m = await request(s.base).get('/metrics').set('Authorization', `Bearer ${METRICS_TOKEN}`);
     assert.match(m.text, /ecg_cds_execution_provider\{provider="cpu"\} 1/);
     assert.match(m.text, /ecg_cds_hook_duration_seconds_bucket/);
     assert.match(m.text, /ecg_cds_analyses_total\{result="atrial-fibrillation",trigger="demo"\}/);

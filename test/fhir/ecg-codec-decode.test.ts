@@ -283,6 +283,26 @@ describe('decode: every error code', () => {
       ecgObs([['131329', { data: ramp(100), period: undefined, interval: 10, intervalUnit: 'fortnight' }]]),
     ],
     ['unknown-lead-code', ecgObs([['999999', { data: ramp(100) }]])],
+    // Issue #11: wrong JSON types are refused by the schema, naming the field (see malformed paths below).
+    ['malformed', { ...ecgObs([]), component: 'x' } as unknown as fhir4.Observation],
+    ['malformed', { ...ecgObs([]), component: [null] } as unknown as fhir4.Observation],
+    ['malformed', ecgObs([['131329', { data: ramp(100), factor: Number.NaN }]])],
+    ['malformed', ecgObs([['131329', { data: ramp(100), extension: {} as never }]])],
+    // Absurd rates: 1e-300 ms (1e303 Hz), 1e300 s, 10 Hz, 20 kHz.
+    ['rate-out-of-range', ecgObs([['131329', { data: ramp(100), period: 1e-300 }]])],
+    [
+      'rate-out-of-range',
+      ecgObs([['131329', { data: ramp(100), period: undefined, interval: 1e300, intervalUnit: 's' }]]),
+    ],
+    ['rate-out-of-range', ecgObs([['131329', { data: ramp(100), period: 100 }]])],
+    ['rate-out-of-range', ecgObs([['131329', { data: ramp(100), period: 0.05 }]])],
+    // factor / origin overflow: finite inputs whose samples are not.
+    ['sample-out-of-range', ecgObs([['131329', { data: ramp(100), factor: 1e308 }]])],
+    [
+      'sample-out-of-range',
+      ecgObs([['131329', { data: ramp(100), origin: { value: -1.7e308 }, factor: -1e308 }]]),
+    ],
+    ['sample-out-of-range', ecgObs([['131329', { data: ramp(100), factor: 1e30 }]])],
     [
       'inconsistent-rate',
       ecgObs([
@@ -342,13 +362,48 @@ describe('decode: every error code', () => {
     assertDecodeError(obs, 'too-many-samples');
   });
 
+  it('malformed input names the field path', () => {
+    const cases: [unknown, string][] = [
+      [{ ...ecgObs([]), component: 'x' }, 'component'],
+      [{ ...ecgObs([]), component: [null] }, 'component[0]'],
+      [
+        ecgObs([['131329', { data: ramp(100), factor: '2' as never }]]),
+        'component[0].valueSampledData.factor',
+      ],
+      [{ ...ecgObs([['131329', { data: ramp(100) }]]), code: { coding: 'x' } }, 'code.coding'],
+      [
+        ecgObs([['131329', { data: ramp(100) }, { extension: [null] as never }]]),
+        'component[0].extension[0]',
+      ],
+    ];
+    for (const [obs, path] of cases) {
+      assert.throws(
+        () => decodeEcgObservation(obs),
+        (e: unknown) => e instanceof DecodeError && e.code === 'malformed' && e.path === path,
+        path,
+      );
+    }
+  });
+
+  it('non-objects are refused as typed errors, not TypeErrors', () => {
+    for (const v of [null, undefined, 'x', 5, [], { resourceType: 5 }]) {
+      assert.throws(
+        () => decodeEcgObservation(v),
+        (e: unknown) => e instanceof DecodeError,
+      );
+    }
+  });
+
   it('default limits are explicit', () => {
     assert.deepEqual(Object.keys(CODEC_LIMITS).sort(), [
+      'maxAbsSample',
       'maxLeads',
+      'maxRateHz',
       'maxSamplesPerLead',
       'maxTokenChars',
       'maxTotalTokens',
       'minDurationSeconds',
+      'minRateHz',
     ]);
     assert.ok(Object.isFrozen(CODEC_LIMITS));
   });

@@ -75,7 +75,7 @@ describe('FHIR Subscriptions', { timeout: 120_000 }, () => {
     assert.equal(await reportsFor(obs.id!), 1);
     const ignored = await notify('/Observation/x', {
       method: 'PUT',
-      headers: { authorization: `Bearer ${SECRET}` },
+      headers: { authorization: `Bearer ${SECRET}`, 'content-type': 'application/fhir+json' },
       body: JSON.stringify({ resourceType: 'Observation', id: 'x', status: 'final', code: { text: 'BP' } }),
     });
     assert.equal(ignored.status, 200);
@@ -88,7 +88,7 @@ describe('FHIR Subscriptions', { timeout: 120_000 }, () => {
     assert.equal(bad.status, 401);
     const ok = await notify('', {
       method: 'POST',
-      headers: { 'x-signature': `sha256=${sign(SECRET, body)}` },
+      headers: { 'x-signature': `sha256=${sign(SECRET, body)}`, 'content-type': 'application/json' },
       body,
     });
     assert.equal(ok.status, 200);

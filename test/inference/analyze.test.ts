@@ -80,7 +80,10 @@ describe('analyze() on committed excerpts', () => {
     assert.equal(r.status, 'unable');
     assert.equal(r.status === 'unable' && r.code, 'poor-signal-quality');
     assert.ok(r.status === 'unable' && r.fraction! > 0.3, `fraction ${r.status === 'unable' && r.fraction}`);
-    assert.match(r.status === 'unable' ? r.reason : '', /^poor signal quality: \d+ % of the recording is noise/);
+    assert.match(
+      r.status === 'unable' ? r.reason : '',
+      /^poor signal quality: \d+ % of the recording is noise/,
+    );
   });
 });
 

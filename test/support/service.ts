@@ -11,11 +11,13 @@ import { type DevKey, loadOrCreateDevKey, signDevToken } from '../../src/cds-hoo
 import { loadConfig } from '../../src/config.js';
 import type { SeededEcg } from '../../src/fhir/demo/seed.js';
 import { type Composed, compose } from '../../src/main.js';
-import { silentLogger } from '../../src/ops/log.js';
+import { type Logger, silentLogger } from '../../src/ops/log.js';
 
 export interface RunningService {
   readonly c: Composed;
   readonly base: string;
+  /** The separate /metrics listener's origin, when METRICS_PORT was given. */
+  readonly metricsBase?: string;
   readonly seeded: readonly SeededEcg[];
   /** A fresh dev JWT for `path` (e.g. "/cds-services/ecg-arrhythmia"). */
   token(path: string): Promise<string>;
@@ -33,7 +35,10 @@ export async function freePort(): Promise<number> {
   });
 }
 
-export async function startService(env: Record<string, string> = {}): Promise<RunningService> {
+export async function startService(
+  env: Record<string, string> = {},
+  opts: { readonly log?: Logger } = {},
+): Promise<RunningService> {
   const dir = await mkdtemp(join(tmpdir(), 'ecg-cds-test-'));
   const port = await freePort();
   const config = loadConfig({
@@ -45,19 +50,27 @@ export async function startService(env: Record<string, string> = {}): Promise<Ru
     HOOK_BUDGET_MS: '10000',
     ...env,
   });
-  const c = await compose(config, silentLogger);
+  const c = await compose(config, opts.log ?? silentLogger);
   const server: Server = c.app.listen(port, '127.0.0.1');
   await new Promise((ok) => server.once('listening', ok));
+  const metricsServer =
+    c.metricsApp && config.metrics.port !== undefined
+      ? c.metricsApp.listen(config.metrics.port, config.metrics.host)
+      : undefined;
+  if (metricsServer) await new Promise((ok) => metricsServer.once('listening', ok));
   const seeded = await c.seed();
   const key: DevKey = await loadOrCreateDevKey(config.auth.devKeyPath);
   return {
     c,
     base: config.publicBaseUrl,
+    ...(metricsServer ? { metricsBase: `http://${config.metrics.host}:${config.metrics.port}` } : {}),
     seeded,
     token: (path) => signDevToken(key, { aud: `${config.publicBaseUrl}${path}` }),
     async stop() {
       server.closeAllConnections();
       await new Promise((ok) => server.close(ok));
+      metricsServer?.closeAllConnections();
+      if (metricsServer) await new Promise((ok) => metricsServer.close(ok));
       await c.close();
       await rm(dir, { recursive: true, force: true });
     },

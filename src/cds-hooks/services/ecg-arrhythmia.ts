@@ -4,10 +4,22 @@
  * a result from the current model are analysed on demand while the time budget lasts (CDS Hooks asks
  * for answers in about 500 ms). This module never runs DSP: `analyzeOnDemand` is injected.
  */
+
+import { z } from 'zod';
 import type { StoredResult } from '../../fhir/stored-result.js';
+import { WriteBackError } from '../../fhir/write-back/error.js';
 import { buildCards, type CardInput, type CardOptions } from '../cards.js';
-import { entriesOf, type Prefetched, type ResourceSearcher, resolvePrefetch } from '../prefetch.js';
+import {
+  ecgEnvelopeProblem,
+  ecgObservationId,
+  FHIR_ID,
+  indexedEntriesOf,
+  type Prefetched,
+  type ResourceSearcher,
+  resolvePrefetch,
+} from '../prefetch.js';
 import type { CdsService } from '../registry.js';
+import { parseCdsRequest, parseOr400 } from '../request.js';
 import { CdsError, type CdsRequest, type CdsResponse } from '../types.js';
 
 export const SERVICE_ID = 'ecg-arrhythmia';
@@ -19,11 +31,20 @@ export interface ResultRef {
 }
 
 export interface EcgServiceDeps {
+  /**
+   * Origins a request's `fhirServer` may have (FHIR_SERVER_ALLOWLIST). A call naming another origin is
+   * refused before anything is fetched: the server is not contacted and the client's token goes nowhere.
+   */
+  readonly fhirServers: { allows(url: unknown): boolean };
   /** FHIR client for the request's `fhirServer` with its `fhirAuthorization`; undefined when absent. */
   fhirFor(request: CdsRequest): ResourceSearcher | undefined;
   /** Our results in a DiagnosticReport search Bundle (with `_include=DiagnosticReport:result`). */
   readResults(bundle: fhir4.Bundle): ResultRef[];
-  /** Decode, analyse and write back one ECG; never throws for bad ECGs (returns status 'unable'). */
+  /**
+   * Decode and analyse one ECG, and write the result back only when the service finds the same
+   * Observation on its own FHIR server (analyzeReceivedObservation); never throws for bad ECGs
+   * (returns status 'unable').
+   */
   analyzeOnDemand(observation: fhir4.Observation): Promise<ResultRef>;
   /** Queue an ECG for background analysis when the budget ran out (optional). */
   enqueue?(observation: fhir4.Observation): void;
@@ -82,6 +103,10 @@ export function ecgArrhythmiaService(deps: EcgServiceDeps): CdsService {
       const now = deps.now ?? Date.now;
       const deadline = now() + deps.budgetMs;
       const patientId = validate(request);
+      // Refused even when the prefetch is complete: the server would be read for `_elements`-subsetted
+      // ECGs and linked from cards, and a misconfigured client should learn so on its first call.
+      if (request.fhirServer !== undefined && !deps.fhirServers.allows(request.fhirServer))
+        throw new CdsError(400, 'fhirServer origin not allowed', 'fhirServer');
       const fhir = deps.fhirFor(request);
       const [ecgs, reports] = await Promise.all([
         resolvePrefetch(request, 'ecgs', ecgQuery(patientId), fhir),
@@ -105,14 +130,24 @@ export function ecgArrhythmiaService(deps: EcgServiceDeps): CdsService {
 
       const inputs: CardInput[] = [];
       if (ecgs.kind === 'bundle') {
-        const observations = entriesOf(ecgs.bundle, 'Observation').slice(0, deps.maxEcgs);
-        for (const obs of observations) {
-          if (!obs.id) continue;
-          let ref =
-            known.get(keyOf(obs.id, obs.meta?.versionId, deps.modelVersion)) ?? newestFor(known, obs.id);
+        const observations = indexedEntriesOf(ecgs.bundle, 'Observation').slice(0, deps.maxEcgs);
+        for (const [i, obs] of observations) {
+          // Prefetched data is the caller's: a bad id is a 400 naming it, a bad envelope an "unable" card
+          // for that ECG (nothing analysed or written). From the EHR's server, a bad id is skipped.
+          const at = `${ecgs.via === 'prefetch' ? 'prefetch.' : ''}ecgs.entry[${i}].resource`;
+          const id = ecgs.via === 'prefetch' ? ecgObservationId(obs, at) : safeId(obs);
+          if (!id) continue;
+          // Another patient's ECG never makes a card in this patient's chart (a client or server fault).
+          if (!isOfPatient(obs, patientId)) continue;
+          const problem = ecgEnvelopeProblem(obs);
+          let ref = problem
+            ? invalidObservation(id, problem, deps.modelVersion)
+            : (known.get(keyOf(id, obs.meta?.versionId, deps.modelVersion)) ?? newestFor(known, id));
           if (!ref || ref.result.modelVersion !== deps.modelVersion) {
             const full = now() < deadline ? await withWaveform(obs, fhir) : undefined;
-            if (full && now() < deadline) ref = await deps.analyzeOnDemand(full);
+            const fullProblem = full && full !== obs ? ecgEnvelopeProblem(full) : undefined;
+            if (fullProblem) ref = invalidObservation(id, fullProblem, deps.modelVersion);
+            else if (full && now() < deadline) ref = await analyzeForCard(full, deps);
             else deps.enqueue?.(obs);
           }
           if (ref) inputs.push(toCardInput(ref, deps.reportBaseUrl, request.fhirServer, obs));
@@ -147,6 +182,13 @@ async function withWaveform(
   }
 }
 
+/** True when the Observation's subject is the context patient (`Patient/<id>`, relative or absolute). */
+export function isOfPatient(obs: fhir4.Observation, patientId: string): boolean {
+  const ref = obs.subject?.reference;
+  if (typeof ref !== 'string') return false;
+  return ref === `Patient/${patientId}` || ref.endsWith(`/Patient/${patientId}`);
+}
+
 function isUnusable(p: Prefetched): boolean {
   return p.kind === 'unavailable' || p.kind === 'failed';
 }
@@ -168,26 +210,59 @@ function toCardInput(
   obs?: fhir4.Observation,
 ): CardInput {
   const ecgBase = fhirServer ?? reportBase;
-  const obsId = obs?.id ?? ref.result.source.observationId;
+  // Ids may come from the client's prefetch: encoded, they cannot steer the link's path.
+  const obsId = encodeURIComponent(obs?.id ?? ref.result.source.observationId);
   return {
     result: ref.result,
-    ...(ref.reportId ? { reportUrl: `${reportBase}/DiagnosticReport/${ref.reportId}` } : {}),
+    ...(ref.reportId
+      ? { reportUrl: `${reportBase}/DiagnosticReport/${encodeURIComponent(ref.reportId)}` }
+      : {}),
     ecgUrl: `${ecgBase.replace(/\/+$/, '')}/Observation/${obsId}`,
   };
 }
 
-/** Minimal request checks (CDS Hooks 2.0 § HTTP Request): hook, hookInstance, context.patientId. */
+/**
+ * patient-view's part of the request (https://cds-hooks.org/hooks/patient-view/): the hook name and the
+ * context. The request's envelope (hookInstance, fhirServer, fhirAuthorization, prefetch values) was
+ * checked at the HTTP edge (request.ts); it is checked again here for callers that skip that edge.
+ */
 function validate(request: CdsRequest): string {
-  if (typeof request !== 'object' || request === null)
-    throw new CdsError(400, 'request body must be a JSON object');
-  if (request.hook !== 'patient-view')
-    throw new CdsError(400, `hook must be patient-view, got ${String(request.hook)}`);
-  if (typeof request.hookInstance !== 'string' || !request.hookInstance)
-    throw new CdsError(400, 'hookInstance is required');
-  if (request.fhirAuthorization && !request.fhirServer)
-    throw new CdsError(400, 'fhirServer is required when fhirAuthorization is present');
-  const patientId = request.context?.patientId;
-  if (typeof patientId !== 'string' || !/^[A-Za-z0-9\-.]{1,64}$/.test(patientId))
-    throw new CdsError(400, 'context.patientId must be a FHIR id');
-  return patientId;
+  const r = parseCdsRequest(request);
+  if (r.hook !== 'patient-view') throw new CdsError(400, 'hook: must be patient-view', 'hook');
+  return parseOr400(patientViewContext, r.context, 'context').patientId;
+}
+
+const patientViewContext = z.looseObject({
+  patientId: z.string().regex(FHIR_ID, 'must be a FHIR id'),
+  userId: z.string().optional(),
+  encounterId: z.string().optional(),
+});
+
+/** The id when it is a FHIR id, else undefined (an Observation from the EHR's server we cannot link). */
+function safeId(obs: { id?: unknown }): string | undefined {
+  return typeof obs.id === 'string' && FHIR_ID.test(obs.id) ? obs.id : undefined;
+}
+
+/** Analyse on demand; when only the write-back failed (logged by the analyzer), the card still shows it. */
+async function analyzeForCard(obs: fhir4.Observation, deps: EcgServiceDeps): Promise<ResultRef> {
+  try {
+    return await deps.analyzeOnDemand(obs);
+  } catch (err) {
+    if (err instanceof WriteBackError) return { result: err.result };
+    throw err;
+  }
+}
+
+/** An "unable to analyse" result for an Observation the client sent malformed; it is not written back. */
+function invalidObservation(id: string, reason: string, modelVersion: string): ResultRef {
+  return {
+    result: {
+      source: { observationId: id },
+      modelVersion,
+      status: 'unable',
+      unable: { code: 'invalid-observation', reason: `the ECG Observation is malformed: ${reason}` },
+      findings: [],
+      limitations: [],
+    },
+  };
 }

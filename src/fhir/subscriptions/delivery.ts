@@ -4,7 +4,8 @@
  * (@medplum/core's search matcher) and notify — `PUT <endpoint>/<Type>/<id>` with the resource when
  * `channel.payload` is set, a bodyless POST otherwise — with the `channel.header` lines. Failed deliveries
  * are retried with exponential backoff; after `maxAttempts` the Subscription gets status `error`.
- * New Subscriptions (status `requested`) are switched to `active`.
+ * New Subscriptions (status `requested`) are switched to `active`. Active ones already in the store when
+ * delivery starts (a snapshot from the last run) are delivered to as well.
  */
 import { matchesSearchRequest, parseSearchRequest } from '@medplum/core';
 import type { FhirAccess } from '../client.js';
@@ -12,7 +13,7 @@ import type { DevFhirServer } from '../dev-server/index.js';
 import type { DevFhirChange } from '../dev-server/repository.js';
 
 export interface DeliveryOptions {
-  readonly dev: Pick<DevFhirServer, 'events'>;
+  readonly dev: Pick<DevFhirServer, 'events'> & Partial<Pick<DevFhirServer, 'repo'>>;
   /** Writes Subscription status changes (through HTTP, so they are validated like any write). */
   readonly fhir: FhirAccess;
   readonly maxAttempts?: number;
@@ -85,6 +86,15 @@ export function startRestHookDelivery(o: DeliveryOptions): Delivery {
     });
   }
 
+  const deliverable = (s: fhir4.Subscription) =>
+    s.channel?.type === 'rest-hook' && s.status === 'active' && /^[A-Za-z]+\?/.test(s.criteria ?? '');
+  // The store's current active rest-hook Subscriptions (loaded from a snapshot: no change event for them).
+  for (const versions of o.dev.repo?.exportVersions() ?? []) {
+    const last = versions.at(-1);
+    const r = last && !last.deleted ? (last.resource as fhir4.FhirResource) : undefined;
+    if (r?.resourceType === 'Subscription' && r.id && deliverable(r)) subs.set(r.id, r);
+  }
+
   const onChange = (change: DevFhirChange) => {
     const resource = change.resource as fhir4.FhirResource;
     if (closed || !resource.id || change.interaction === 'delete') return;
@@ -92,7 +102,7 @@ export function startRestHookDelivery(o: DeliveryOptions): Delivery {
       if (resource.channel?.type !== 'rest-hook') return;
       if (resource.status === 'requested') {
         track(o.fhir.update({ ...resource, id: resource.id, status: 'active' }).then(() => {}));
-      } else if (resource.status === 'active' && /^[A-Za-z]+\?/.test(resource.criteria ?? '')) {
+      } else if (deliverable(resource)) {
         subs.set(resource.id, resource);
       } else subs.delete(resource.id);
       return;

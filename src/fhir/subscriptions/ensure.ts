@@ -103,3 +103,40 @@ export async function ensureSubscriptions(fhir: FhirAccess, o: EnsureOptions): P
   if (!cs || !supportsBackport(cs)) return { restHook };
   return { restHook, backport: await upsert(fhir, backportSubscription(o), TOPIC_TAG) };
 }
+
+export interface OurSubscription {
+  readonly id: string;
+  readonly kind: 'rest-hook' | 'backport';
+  /** R4 Subscription.status: requested | active | error | off. */
+  readonly status: string;
+  readonly error?: string;
+}
+
+/** Our Subscriptions as the server has them now (found by tag), e.g. to read back `active`. */
+export async function ourSubscriptions(fhir: Pick<FhirAccess, 'searchAll'>): Promise<OurSubscription[]> {
+  const tagged = { _tag: [SUBSCRIPTION_TAG, TOPIC_TAG].map((t) => `${t.system}|${t.code}`).join(',') };
+  try {
+    return await collect(fhir, tagged);
+  } catch (err) {
+    // A server that cannot search Subscription by _tag: all of them, filtered here (as upsert does).
+    if ((err as { status?: number }).status !== 400) throw err;
+    return collect(fhir, {});
+  }
+}
+
+async function collect(
+  fhir: Pick<FhirAccess, 'searchAll'>,
+  params: Record<string, string>,
+): Promise<OurSubscription[]> {
+  const out: OurSubscription[] = [];
+  for await (const s of fhir.searchAll('Subscription', params)) {
+    const tags = s.meta?.tag ?? [];
+    const kind = tags.some((t) => t.system === TOPIC_TAG.system && t.code === TOPIC_TAG.code)
+      ? 'backport'
+      : tags.some((t) => t.system === SUBSCRIPTION_TAG.system && t.code === SUBSCRIPTION_TAG.code)
+        ? 'rest-hook'
+        : undefined;
+    if (s.id && kind) out.push({ id: s.id, kind, status: s.status, ...(s.error ? { error: s.error } : {}) });
+  }
+  return out;
+}

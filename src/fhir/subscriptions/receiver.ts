@@ -5,18 +5,44 @@
  * - `POST` of the resource with an HMAC-SHA256 `X-Signature` (webhook style);
  * - Subscriptions Backport IG notification Bundles (handshake, heartbeat, event-notification).
  * It answers 2xx as soon as the work is queued; the queue dedupes by Observation id + version.
+ *
+ * Order of checks (issue #11), cheapest and least revealing first: method and path (405/404), then the
+ * sender from headers alone (401, body never read), then Content-Type and Content-Length (415/413, body
+ * never read), then the body is read (bounded), then parsed and validated (400 naming the field).
+ * The HMAC style cannot be checked without the body: its raw bytes are read (bounded) and verified
+ * before they are parsed, and until the signature verifies every failure is a 401.
+ * Every answer that is not a bare 2xx is an OperationOutcome; no stack trace or path ever leaves.
  */
-import express, { type Request, type Response, Router } from 'express';
+import express, {
+  type NextFunction,
+  type Request,
+  type RequestHandler,
+  type Response,
+  Router,
+} from 'express';
+import type { StateStore } from '../../batch/checkpoint.js';
 import type { AnalysisQueue } from '../../batch/queue.js';
+import { clientFault, correlationId, errSummary } from '../../ops/http-errors.js';
 import type { Logger } from '../../ops/log.js';
 import type { Metrics } from '../../ops/metrics.js';
 import type { FhirAccess } from '../client.js';
 import { ECG_OBSERVATION_CODES } from '../ecg-codec.js';
+import { sendOutcome } from '../http-outcome.js';
 import { parseBackportBundle } from './backport.js';
-import { createGapTracker } from './gaps.js';
-import { hasSharedSecret, hasValidSignature } from './verify.js';
+import { createGapTracker, type GapState } from './gaps.js';
+import {
+  AnyResource,
+  FHIR_ID,
+  fieldOf,
+  NotificationBundle,
+  NotifiedObservation,
+  SubscriptionStatusParameters,
+} from './notify-schema.js';
+import { hasSharedSecret, hasValidSignature, looksLikeSignature } from './verify.js';
 
 export interface ReceiverDeps {
+  /** Keeps the gap tracker's counters across restarts (Redis or a FHIR `Basic`). */
+  readonly gapState?: StateStore<GapState>;
   /** Unset: every notification is refused (401). */
   readonly secret?: string;
   readonly queue: AnalysisQueue;
@@ -30,100 +56,237 @@ export interface ReceiverDeps {
 
 const ECG_CODES = new Set(ECG_OBSERVATION_CODES.split(','));
 
-export function isEcgObservation(r: fhir4.FhirResource | undefined): r is fhir4.Observation {
-  return (
-    r?.resourceType === 'Observation' &&
-    (r.code?.coding ?? []).some((c) => ECG_CODES.has(`${c.system}|${c.code}`))
-  );
+interface CodedResource {
+  readonly resourceType?: string;
+  readonly code?: { readonly coding?: ReadonlyArray<{ readonly system?: string; readonly code?: string }> };
+}
+
+/** An Observation coded as an ECG (LOINC 11524-6 / 34534-8 …, see ECG_OBSERVATION_CODES). */
+export function isEcgObservation(r: CodedResource | undefined): boolean {
+  const coding = r?.resourceType === 'Observation' ? r.code?.coding : undefined;
+  return Array.isArray(coding) && coding.some((c) => ECG_CODES.has(`${c?.system}|${c?.code}`));
 }
 
 type Style = 'ping' | 'put' | 'hmac' | 'backport';
+/** How the sender proved itself: the shared secret in a header, or an HMAC over the body (checked later). */
+type Proof = 'secret' | 'signature';
+
+/** Content types a notification body may have (`application/json+fhir` is what DSTU2-era servers send). */
+const JSON_TYPES = ['application/fhir+json', 'application/json', 'application/json+fhir'];
+
+interface NotifyLocals {
+  proof?: Proof;
+  /** True once an HMAC signature has been checked against the body. */
+  verified?: boolean;
+  style?: Style;
+}
+const locals = (res: Response) => res.locals as NotifyLocals;
 
 /** Express router for /fhir/notify. */
 export function createNotifyReceiver(deps: ReceiverDeps): Router {
   const router = Router();
+  const limit = deps.maxBodyBytes ?? 10 * 1024 * 1024;
   const count = (style: Style, result: string) => deps.metrics.notifications.inc({ style, result });
   const enqueue = (id: string, versionId?: string) =>
     deps.queue.enqueue({ observationId: id, ...(versionId ? { versionId } : {}), reason: 'subscription' });
-  const gaps = createGapTracker({ fhir: deps.fhir, enqueue, ...(deps.since ? { since: deps.since } : {}) });
+  const gaps = createGapTracker({
+    fhir: deps.fhir,
+    enqueue,
+    ...(deps.since ? { since: deps.since } : {}),
+    ...(deps.gapState ? { state: deps.gapState } : {}),
+  });
   const background = (what: string, p: Promise<unknown>) =>
     p.catch((err: Error) => deps.log.warn({ event: 'notify.requery-failed', what, err: err.name }));
 
-  router.use(express.raw({ type: () => true, limit: deps.maxBodyBytes ?? 10 * 1024 * 1024 }));
-
-  const authorised = (req: Request, raw: Buffer): 'secret' | 'hmac' | false => {
-    const secret = deps.secret;
-    if (!secret) return false;
-    if (hasSharedSecret(secret, req.get('authorization'), req.get('x-ecg-cds-secret'))) return 'secret';
-    if (req.get('x-signature') && hasValidSignature(secret, req.get('x-signature'), raw)) return 'hmac';
-    return false;
-  };
-  const answer = (res: Response, style: Style, result: string, status: number) => {
-    count(style, result);
-    res.status(status).end();
-  };
   const deny = (res: Response, style: Style) => {
     count(style, 'unauthorised');
-    res.status(401).end();
+    // The body may not have been read: close the connection rather than drain what an unknown sender sent.
+    res.set('Connection', 'close').set('WWW-Authenticate', 'Bearer');
+    sendOutcome(res, 401, 'notification sender not authenticated');
   };
-  const parse = (raw: Buffer): unknown => {
-    if (raw.length === 0) return undefined;
-    return JSON.parse(raw.toString('utf8'));
+  const refuse = (res: Response, style: Style, status: number, text: string, field?: string) => {
+    count(style, status === 413 ? 'too-large' : status === 415 ? 'unsupported' : 'invalid');
+    sendOutcome(res, status, text, field);
   };
 
-  router.put('/Observation/:id', async (req, res) => {
-    const raw = rawBody(req);
-    if (!authorised(req, raw)) return deny(res, 'put');
-    const obs = safeParse(parse, raw) as fhir4.Observation | undefined;
-    if (obs?.resourceType !== 'Observation') return answer(res, 'put', 'invalid', 400);
-    if (!isEcgObservation(obs)) return answer(res, 'put', 'ignored', 200);
-    await enqueue(req.params.id, obs.meta?.versionId);
-    count('put', 'queued');
-    res.status(200).end();
-  });
-
-  router.post('/', async (req, res) => {
-    const raw = rawBody(req);
-    const how = authorised(req, raw);
-    const body = how ? safeParse(parse, raw) : undefined;
-    const style: Style =
-      raw.length === 0 ? 'ping' : how === 'hmac' || req.get('x-signature') ? 'hmac' : 'backport';
-    if (!how) return deny(res, style);
-    if (body === undefined) {
-      if (raw.length > 0) return answer(res, style, 'invalid', 400);
-      background('ping', gaps.requery());
-      count('ping', 'queued');
-      return void res.status(200).end();
-    }
-    const status = parseBackportBundle(body);
-    if (status) {
-      count('backport', status.type);
-      if (status.type === 'event-notification' || status.type === 'heartbeat') {
-        for (const e of status.events) {
-          const ref = /^(?:.*\/)?Observation\/([^/]+)(?:\/_history\/([^/]+))?$/.exec(e.focus ?? '');
-          if (ref) await enqueue(ref[1]!, ref[2]);
+  /** Headers only: who is sending, and is the body acceptable in type and size. Never reads the body. */
+  const gate =
+    (styleOf: (req: Request) => Style): RequestHandler =>
+    (req, res, next) => {
+      const style = styleOf(req);
+      locals(res).style = style;
+      const secret = deps.secret;
+      let proof: Proof | undefined;
+      if (secret && hasSharedSecret(secret, req.get('authorization'), req.get('x-ecg-cds-secret')))
+        proof = 'secret';
+      else if (secret && looksLikeSignature(req.get('x-signature'))) proof = 'signature';
+      if (!proof) return deny(res, style);
+      locals(res).proof = proof;
+      if (proof === 'secret' && bodyExpected(req)) {
+        if (!req.is(JSON_TYPES)) {
+          res.set('Connection', 'close');
+          return refuse(res, style, 415, `Content-Type must be one of ${JSON_TYPES.join(', ')}`);
         }
-        if (gaps.observe(status)) background('gap', gaps.requery());
+        if (Number(req.get('content-length') ?? 0) > limit) {
+          res.set('Connection', 'close');
+          return refuse(res, style, 413, `request body larger than ${limit} bytes`);
+        }
       }
-      return void res.status(200).end();
+      next();
+    };
+
+  /** Reads the raw bytes, bounded (413 beyond, also for bodies that inflate past it); no parsing. */
+  const read = express.raw({ type: () => true, limit });
+
+  /** The HMAC style: verify before anything else looks at the body; the type check comes after. */
+  const verified = (req: Request, res: Response, raw: Buffer): boolean => {
+    const style = locals(res).style ?? 'hmac';
+    if (locals(res).proof === 'signature') {
+      if (!hasValidSignature(deps.secret!, req.get('x-signature'), raw)) {
+        deny(res, style);
+        return false;
+      }
+      locals(res).verified = true;
+      if (raw.length > 0 && !req.is(JSON_TYPES)) {
+        refuse(res, style, 415, `Content-Type must be one of ${JSON_TYPES.join(', ')}`);
+        return false;
+      }
     }
-    const resource = body as fhir4.FhirResource;
-    if (!isEcgObservation(resource) || !resource.id) return answer(res, style, 'ignored', 200);
-    await enqueue(resource.id, resource.meta?.versionId);
-    count(style, 'queued');
-    res.status(200).end();
+    return true;
+  };
+
+  router.put(
+    '/Observation/:id',
+    gate(() => 'put'),
+    read,
+    async (req, res) => {
+      const raw = rawBody(req);
+      if (!verified(req, res, raw)) return;
+      const id = String(req.params['id']);
+      if (!FHIR_ID.test(id))
+        return refuse(res, 'put', 400, 'the URL must end in Observation/<FHIR id>', 'id');
+      if (raw.length === 0) return refuse(res, 'put', 400, 'the Observation is missing from the body');
+      const json = parseJson(raw);
+      if (json === NOT_JSON) return refuse(res, 'put', 400, 'request body is not valid JSON');
+      const obs = NotifiedObservation.safeParse(json);
+      if (!obs.success) return refuse(res, 'put', 400, ...issueOf(obs.error.issues, 'Observation'));
+      if (obs.data.id !== undefined && obs.data.id !== id)
+        return refuse(res, 'put', 400, 'Observation.id does not match the URL', 'Observation.id');
+      if (!isEcgObservation(obs.data)) {
+        count('put', 'ignored');
+        return void res.status(200).end();
+      }
+      await enqueue(id, obs.data.meta?.versionId);
+      count('put', 'queued');
+      res.status(200).end();
+    },
+  );
+
+  router.post(
+    '/',
+    gate((req) => (!bodyExpected(req) ? 'ping' : req.get('x-signature') ? 'hmac' : 'backport')),
+    read,
+    async (req, res) => {
+      const raw = rawBody(req);
+      if (!verified(req, res, raw)) return;
+      if (raw.length === 0) {
+        background('ping', gaps.requery());
+        count('ping', 'queued');
+        return void res.status(200).end();
+      }
+      const style: Style = locals(res).proof === 'signature' ? 'hmac' : 'backport';
+      const json = parseJson(raw);
+      if (json === NOT_JSON) return refuse(res, style, 400, 'request body is not valid JSON');
+      const resource = AnyResource.safeParse(json);
+      if (!resource.success)
+        return refuse(res, style, 400, 'the body must be a FHIR resource', 'resourceType');
+
+      if (resource.data.resourceType === 'Bundle') {
+        const bundle = NotificationBundle.safeParse(json);
+        if (!bundle.success) return refuse(res, style, 400, ...issueOf(bundle.error.issues, 'Bundle'));
+        const params = SubscriptionStatusParameters.safeParse(bundle.data.entry[0]?.resource);
+        if (!params.success)
+          return refuse(res, style, 400, ...issueOf(params.error.issues, 'Bundle.entry[0].resource'));
+        const status = parseBackportBundle(json);
+        if (!status) return refuse(res, style, 400, 'not a subscription notification Bundle', 'Bundle');
+        count('backport', status.type);
+        if (status.type === 'event-notification' || status.type === 'heartbeat') {
+          for (const e of status.events) {
+            const ref = /^(?:.*\/)?Observation\/([^/]+)(?:\/_history\/([^/]+))?$/.exec(e.focus ?? '');
+            if (ref && FHIR_ID.test(ref[1]!) && (ref[2] === undefined || FHIR_ID.test(ref[2])))
+              await enqueue(ref[1]!, ref[2]);
+          }
+          if (gaps.observe(status)) background('gap', gaps.requery());
+        }
+        return void res.status(200).end();
+      }
+
+      if (resource.data.resourceType !== 'Observation') {
+        count(style, 'ignored');
+        return void res.status(200).end();
+      }
+      const obs = NotifiedObservation.safeParse(json);
+      if (!obs.success) return refuse(res, style, 400, ...issueOf(obs.error.issues, 'Observation'));
+      if (!isEcgObservation(obs.data) || !obs.data.id) {
+        count(style, 'ignored');
+        return void res.status(200).end();
+      }
+      await enqueue(obs.data.id, obs.data.meta?.versionId);
+      count(style, 'queued');
+      res.status(200).end();
+    },
+  );
+
+  // Known paths, other methods: 405 with the one method each accepts.
+  router.all('/', (_req, res) => sendOutcome(res.set('Allow', 'POST'), 405, 'use POST'));
+  router.all('/Observation/:id', (_req, res) => sendOutcome(res.set('Allow', 'PUT'), 405, 'use PUT'));
+  router.use((_req, res) => sendOutcome(res, 404, 'not found'));
+
+  // This router's error boundary: body read failures and anything thrown by the handlers.
+  router.use((err: unknown, req: Request, res: Response, _next: NextFunction) => {
+    if (res.headersSent) {
+      req.socket.destroy();
+      return;
+    }
+    const style = locals(res).style ?? 'backport';
+    const fault = clientFault(err);
+    // An HMAC sender is unknown until its signature is checked: it learns nothing but 401.
+    if (locals(res).proof === 'signature' && !locals(res).verified) return deny(res, style);
+    if (fault) return refuse(res, style, fault.status, fault.message);
+    const id = correlationId();
+    count(style, 'error');
+    deps.log.error({ event: 'notify.error', correlationId: id, err: errSummary(err) });
+    res.set('X-Correlation-Id', id);
+    sendOutcome(res, 500, `internal error (correlation id ${id})`);
   });
   return router;
+}
+
+/** Does the request announce a body? (`Content-Length: 0`, as fetch sends for a bodyless POST, does not.) */
+function bodyExpected(req: Request): boolean {
+  return req.get('transfer-encoding') !== undefined || Number(req.get('content-length') ?? 0) > 0;
 }
 
 function rawBody(req: Request): Buffer {
   return Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
 }
 
-function safeParse(parse: (raw: Buffer) => unknown, raw: Buffer): unknown {
+const NOT_JSON = Symbol('not JSON');
+
+function parseJson(raw: Buffer): unknown {
   try {
-    return parse(raw);
+    return JSON.parse(raw.toString('utf8'));
   } catch {
-    return undefined;
+    return NOT_JSON;
   }
+}
+
+/** The first zod issue as (text, field) for an OperationOutcome. */
+function issueOf(
+  issues: ReadonlyArray<{ readonly path: readonly PropertyKey[]; readonly message: string }>,
+  resourceType: string,
+): [string, string] {
+  const issue = issues[0];
+  const field = fieldOf(resourceType, issue?.path ?? []);
+  return [`${field}: ${issue?.message ?? 'invalid'}`, field];
 }

@@ -3,10 +3,16 @@
  * (`Authorization: Bearer <secret>` or `X-Ecg-Cds-Secret`) or an HMAC-SHA256 `X-Signature` over the raw body.
  * Constant-time comparisons only; the secret is never logged.
  */
-import { createHmac, timingSafeEqual } from 'node:crypto';
+import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
 
 function safeEqual(a: Buffer, b: Buffer): boolean {
   return a.length === b.length && timingSafeEqual(a, b);
+}
+
+/** Equal strings, in time independent of where they differ and of the presented length (both hashed). */
+function sameSecret(presented: string, secret: string): boolean {
+  const digest = (s: string) => createHash('sha256').update(s).digest();
+  return timingSafeEqual(digest(presented), digest(secret));
 }
 
 /** True when the request carries the shared secret as a bearer token or in X-Ecg-Cds-Secret. */
@@ -15,13 +21,19 @@ export function hasSharedSecret(
   auth: string | undefined,
   header: string | undefined,
 ): boolean {
-  const want = Buffer.from(secret);
   const bearer = /^Bearer\s+(\S+)$/i.exec(auth ?? '')?.[1];
-  return (
-    (bearer !== undefined && safeEqual(Buffer.from(bearer), want)) ||
-    (header !== undefined && safeEqual(Buffer.from(header), want))
-  );
+  // Both checks always run, so the time does not tell which header was tried.
+  const byBearer = bearer !== undefined && sameSecret(bearer, secret);
+  const byHeader = header !== undefined && sameSecret(header, secret);
+  return byBearer || byHeader;
 }
+
+/** True when `X-Signature` has the shape of an HMAC-SHA256 (worth reading the body to check it). */
+export function looksLikeSignature(signature: string | undefined): boolean {
+  return SIGNATURE.test(signature?.trim() ?? '');
+}
+
+const SIGNATURE = /^(?:sha256=)?([0-9a-f]{64})$/i;
 
 /** HMAC-SHA256 of `body` keyed with the secret, hex. */
 export function sign(secret: string, body: Buffer | string): string {
@@ -30,7 +42,7 @@ export function sign(secret: string, body: Buffer | string): string {
 
 /** Checks `X-Signature: <hex>` or `sha256=<hex>` against the raw body. */
 export function hasValidSignature(secret: string, signature: string | undefined, body: Buffer): boolean {
-  const hex = /^(?:sha256=)?([0-9a-f]{64})$/i.exec(signature?.trim() ?? '')?.[1];
+  const hex = SIGNATURE.exec(signature?.trim() ?? '')?.[1];
   if (!hex) return false;
   return safeEqual(Buffer.from(hex.toLowerCase(), 'hex'), Buffer.from(sign(secret, body), 'hex'));
 }

@@ -4,6 +4,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { Router } from 'express';
+import { stateStoreAt } from '../../batch/checkpoint.js';
 import type { AnalysisQueue } from '../../batch/queue.js';
 import type { Config } from '../../config.js';
 import type { Logger } from '../../ops/log.js';
@@ -12,14 +13,18 @@ import type { FhirAccess } from '../client.js';
 import type { DevFhirServer } from '../dev-server/index.js';
 import { type Delivery, startRestHookDelivery } from './delivery.js';
 import { ensureSubscriptions } from './ensure.js';
+import type { GapState } from './gaps.js';
 import { createNotifyReceiver } from './receiver.js';
 
 export interface SubscriptionParts {
   readonly router: Router;
   /** Delivery on the embedded server (demo mode only). */
   readonly delivery?: Delivery;
-  /** Registers the Subscriptions when `config.subscriptions.ensureAtStart`; call once the server listens. */
-  start(): Promise<void>;
+  /**
+   * Registers the Subscriptions when `config.subscriptions.ensureAtStart`; call once the server listens.
+   * Resolves true when it registered them, false when it did not (off, or no secret).
+   */
+  start(): Promise<boolean>;
   close(): void;
 }
 
@@ -34,7 +39,16 @@ export function wireSubscriptions(deps: {
   const { config, log } = deps;
   // Demo mode without a configured secret: a random one per process, known to both ends.
   const secret = config.subscriptions.secret ?? (deps.devFhir ? randomBytes(24).toString('hex') : undefined);
+  const gapState = stateStoreAt<GapState>(
+    {
+      ...(config.redisUrl ? { redisUrl: config.redisUrl } : {}),
+      redisPrefix: config.redisPrefix,
+      fhir: deps.backend,
+    },
+    'gaps',
+  );
   const router = createNotifyReceiver({
+    gapState,
     ...(secret ? { secret } : {}),
     queue: deps.queue,
     fhir: deps.backend,
@@ -54,16 +68,18 @@ export function wireSubscriptions(deps: {
     router,
     ...(delivery ? { delivery } : {}),
     async start() {
-      if (!config.subscriptions.ensureAtStart) return;
+      if (!config.subscriptions.ensureAtStart) return false;
       if (!secret) {
         log.warn({ event: 'subscriptions.skipped', why: 'SUBSCRIPTION_SECRET is not set' });
-        return;
+        return false;
       }
       const r = await ensureSubscriptions(deps.backend, { publicBaseUrl: config.publicBaseUrl, secret });
       log.info({ event: 'subscriptions.ensured', restHook: r.restHook, backport: r.backport });
+      return true;
     },
     close() {
       delivery?.close();
+      void gapState.close().catch(() => undefined);
     },
   };
 }

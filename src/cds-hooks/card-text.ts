@@ -1,0 +1,47 @@
+/**
+ * Card text is data, not markup. A card's `detail` is GitHub-flavoured markdown that the EHR renders
+ * (https://cds-hooks.hl7.org/2.0/#card-attributes); anything in it that came from outside (titles and
+ * evidence read back from a report, lead names and dates from an Observation, a decoder's reason
+ * quoting a bad field) goes through {@link md} first, so `[click](javascript:…)`, raw HTML or `**` are
+ * shown as the characters they are. `summary` is plain text: {@link plain}.
+ */
+
+/**
+ * Control characters (C0, C1), format characters that reorder or hide text (bidi embeddings,
+ * overrides and isolates, zero-width characters, BOM) and lone surrogates: never wanted in a card.
+ */
+const INVISIBLE = /[\p{Cc}\p{Cf}\p{Cs}]/gu;
+/** Line breaks of every kind, and tabs: an input string stays on the line it was put on. */
+const BREAKS = /[\t\n\r\u0085\u2028\u2029]+/g;
+
+/** One line of plain text: no controls or invisible format characters, runs of white space as one space. */
+export function plain(s: unknown, max = Number.POSITIVE_INFINITY): string {
+  const text = String(s ?? '')
+    .replace(BREAKS, ' ')
+    .replace(INVISIBLE, '')
+    .replace(/\s+/g, ' ')
+    .trim();
+  return text.length <= max ? text : `${text.slice(0, Math.max(0, max - 1))}…`;
+}
+
+/**
+ * Characters backslash-escaped by {@link md} (CommonMark §2.4: an escaped ASCII punctuation character is
+ * always literal): link, image and autolink syntax `[ ] ( ) ! < >`, raw HTML `<`, emphasis and code
+ * `* _ \``, the escape itself `\\`, tables `|`, strikethrough `~`, attribute braces `{ }`, and the line
+ * starters `# + - .`. Others (`%`, `,`, `&`, …) cannot start markup and are left as they are, so the
+ * text stays readable where an EHR shows it unrendered.
+ */
+const MARKUP = /[\\`*_{}[\]()<>#+\-.!|~]|(?<=[A-Za-z]):/g;
+
+/**
+ * A string as literal markdown text: {@link plain}, then {@link MARKUP} escaped. A `:` right after a
+ * letter is escaped too, so a scheme (`javascript:`, `https:`) never forms, nor a GFM autolink (whose
+ * `www.`/e-mail domains the escaped `.` already breaks). Line starts are neutral because the text has
+ * no line breaks and no leading space: it only ever continues a line that our own text began.
+ */
+export function md(s: unknown, max?: number): string {
+  return plain(s, max).replace(MARKUP, '\\$&');
+}
+
+/** CDS Hooks: `summary` SHALL be under 140 characters. */
+export const SUMMARY_MAX = 139;
