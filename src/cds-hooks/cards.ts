@@ -184,6 +184,39 @@ function unableCard(input: CardInput, opts: CardOptions, links: LinkFilter): Car
   };
 }
 
+/** An ECG whose stored AI result could not be read (issue #13): whether it has one is unknown. */
+export interface UnfetchedEcg {
+  readonly observationId: string;
+  readonly versionId?: string;
+  /** The ECG's recording time (FHIR dateTime), when it has one. */
+  readonly effective?: string;
+  /** Absolute URL of the ECG Observation (the waveform). */
+  readonly ecgUrl?: string;
+}
+
+/**
+ * The card for an ECG whose AI result could not be fetched in time: info, no finding (none is known,
+ * so none is shown or implied), and why nothing was re-analysed — a result may well exist already.
+ */
+export function resultsUnfetchedCard(ecg: UnfetchedEcg, opts: CardOptions): Card {
+  const when = dateOf(ecg.effective);
+  return {
+    uuid: stableUuid(`${ecg.observationId}|${ecg.versionId ?? ''}|unfetched`),
+    summary: clip(`AI results for the ECG${when ? ` of ${when}` : ''} could not be fetched`),
+    detail: [
+      `**${AI_NOTICE}**`,
+      '',
+      `The AI results for this ECG${ecg.effective ? ` (recorded ${dateTimeText(ecg.effective)})` : ''} could not be read from the FHIR server in time.`,
+      'No finding is shown for it and none is implied: it may have an AI result, or it may not have been analysed yet.',
+      'It was not sent for a new analysis, because a result may already exist.',
+      'Open the patient again later to see the AI results, or read the tracing directly.',
+    ].join('\n'),
+    indicator: 'info',
+    source: { label: opts.sourceLabel, url: opts.modelCardUrl },
+    ...linksOf({ ...(ecg.ecgUrl ? { ecgUrl: ecg.ecgUrl } : {}) }, linkFilter(opts.linkOrigins)),
+  };
+}
+
 type LinkFilter = (url: string | undefined) => string | undefined;
 
 /** Only http(s) URLs, and with `origins` only on those (CDS Hooks links open in the clinician's browser). */
@@ -198,7 +231,7 @@ function linkFilter(origins: readonly string[] | undefined): LinkFilter {
   };
 }
 
-function linksOf(input: CardInput, allow: LinkFilter): { links?: Link[] } {
+function linksOf(input: Pick<CardInput, 'reportUrl' | 'ecgUrl'>, allow: LinkFilter): { links?: Link[] } {
   const links: Link[] = [];
   const reportUrl = allow(input.reportUrl);
   const ecgUrl = allow(input.ecgUrl);

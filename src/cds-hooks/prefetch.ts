@@ -86,11 +86,23 @@ export interface Query {
   readonly params: Record<string, string>;
 }
 
+/**
+ * How long our own query may take (issue #13): each attempt gets at most `attemptMs`, and a failed or
+ * late attempt is retried once while `now()` is before `until` (an absolute time on the same clock).
+ * Without it the query is tried once, bounded only by the FHIR client's own timeout.
+ */
+export interface QueryTiming {
+  readonly attemptMs: number;
+  readonly until: number;
+  readonly now: () => number;
+}
+
 export async function resolvePrefetch(
   request: CdsRequest,
   key: string,
   query: Query,
   fhir: ResourceSearcher | undefined,
+  timing?: QueryTiming,
 ): Promise<Prefetched> {
   const prefetch = request.prefetch;
   if (prefetch && Object.hasOwn(prefetch, key)) {
@@ -112,7 +124,7 @@ export async function resolvePrefetch(
   if (!fhir) return { kind: 'unavailable' };
   let bundle: fhir4.Bundle;
   try {
-    bundle = await fhir.search(query.resourceType, query.params);
+    bundle = await searchTimed(fhir, query, timing);
   } catch (err) {
     return { kind: 'failed', via: 'query', why: (err as Error).message };
   }
@@ -120,6 +132,46 @@ export async function resolvePrefetch(
   if (!r.success)
     return { kind: 'failed', via: 'query', why: `search Bundle ${firstIssue(r.error).message}` };
   return { kind: 'bundle', bundle, via: 'query' };
+}
+
+/** The search, within `timing`: a second attempt after a failure or a late answer, while time is left. */
+async function searchTimed(
+  fhir: ResourceSearcher,
+  query: Query,
+  timing: QueryTiming | undefined,
+): Promise<fhir4.Bundle> {
+  if (!timing) return fhir.search(query.resourceType, query.params);
+  for (let attempt = 1; ; attempt++) {
+    const ms = Math.min(timing.attemptMs, timing.until - timing.now());
+    try {
+      return await withTimeout(fhir.search(query.resourceType, query.params), ms);
+    } catch (err) {
+      if (attempt >= 2 || !isWorthRetrying(err) || timing.until - timing.now() <= 0) throw err;
+    }
+  }
+}
+
+/** A refusal (4xx other than 408/429) answers the same the second time; anything else may not. */
+function isWorthRetrying(err: unknown): boolean {
+  const status = (err as { status?: unknown } | undefined)?.status;
+  return !(typeof status === 'number' && status >= 400 && status < 500 && status !== 408 && status !== 429);
+}
+
+/**
+ * `p`, or a rejection after `ms`. The late request is not aborted (the searcher takes no signal): it
+ * ends at the FHIR client's own timeout, and its outcome is ignored.
+ */
+function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
+  if (ms <= 0) {
+    p.catch(() => {});
+    return Promise.reject(new Error('no time left for the query'));
+  }
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, fail) => {
+    timer = setTimeout(() => fail(new Error(`query took longer than ${Math.round(ms)} ms`)), ms);
+  });
+  p.catch(() => {});
+  return Promise.race([p, late]).finally(() => clearTimeout(timer));
 }
 
 type ResourceOf<T> = Extract<fhir4.FhirResource, { resourceType: T }>;

@@ -8,7 +8,13 @@
 import { z } from 'zod';
 import type { StoredResult } from '../../fhir/stored-result.js';
 import { WriteBackError } from '../../fhir/write-back/error.js';
-import { buildCards, type CardInput, type CardOptions } from '../cards.js';
+import {
+  buildCards,
+  type CardInput,
+  type CardOptions,
+  resultsUnfetchedCard,
+  type UnfetchedEcg,
+} from '../cards.js';
 import {
   ecgEnvelopeProblem,
   ecgObservationId,
@@ -23,6 +29,13 @@ import { parseCdsRequest, parseOr400 } from '../request.js';
 import { CdsError, type CdsRequest, type CdsResponse } from '../types.js';
 
 export const SERVICE_ID = 'ecg-arrhythmia';
+
+/**
+ * Our own reports query (issue #13): each attempt gets this share of the budget, and a retry may start
+ * until the second share ends, so both attempts leave a fifth of the budget for the rest of the call.
+ */
+const REPORTS_ATTEMPT_SHARE = 0.4;
+const REPORTS_RETRY_UNTIL_SHARE = 0.8;
 
 /** One analysed ECG as read back from the FHIR server or just analysed. */
 export interface ResultRef {
@@ -108,9 +121,17 @@ export function ecgArrhythmiaService(deps: EcgServiceDeps): CdsService {
       if (request.fhirServer !== undefined && !deps.fhirServers.allows(request.fhirServer))
         throw new CdsError(400, 'fhirServer origin not allowed', 'fhirServer');
       const fhir = deps.fhirFor(request);
+      const start = now();
+      // A slow or failed read of our reports must not read as "no results" (issue #13): one retry
+      // within the budget.
+      const reportsTiming = {
+        attemptMs: deps.budgetMs * REPORTS_ATTEMPT_SHARE,
+        until: start + deps.budgetMs * REPORTS_RETRY_UNTIL_SHARE,
+        now,
+      };
       const [ecgs, reports] = await Promise.all([
         resolvePrefetch(request, 'ecgs', ecgQuery(patientId), fhir),
-        resolvePrefetch(request, 'reports', reportQuery(patientId), fhir),
+        resolvePrefetch(request, 'reports', reportQuery(patientId), fhir, reportsTiming),
       ]);
       if (ecgs.kind === 'unavailable' && reports.kind === 'unavailable')
         throw new CdsError(412, "no prefetch and no fhirServer: cannot read the patient's ECGs");
@@ -129,6 +150,9 @@ export function ecgArrhythmiaService(deps: EcgServiceDeps): CdsService {
         }
 
       const inputs: CardInput[] = [];
+      // The reports could not be read: an ECG without a known result may have one all the same, so it
+      // is neither analysed nor queued (a needless re-analysis); its card says the results are missing.
+      const unfetched: UnfetchedEcg[] = [];
       if (ecgs.kind === 'bundle') {
         const observations = indexedEntriesOf(ecgs.bundle, 'Observation').slice(0, deps.maxEcgs);
         for (const [i, obs] of observations) {
@@ -143,6 +167,10 @@ export function ecgArrhythmiaService(deps: EcgServiceDeps): CdsService {
           let ref = problem
             ? invalidObservation(id, problem, deps.modelVersion)
             : (known.get(keyOf(id, obs.meta?.versionId, deps.modelVersion)) ?? newestFor(known, id));
+          if (!ref && reports.kind === 'failed') {
+            unfetched.push(toUnfetched(obs, id, request.fhirServer ?? deps.reportBaseUrl));
+            continue;
+          }
           if (!ref || ref.result.modelVersion !== deps.modelVersion) {
             const full = now() < deadline ? await withWaveform(obs, fhir) : undefined;
             const fullProblem = full && full !== obs ? ecgEnvelopeProblem(full) : undefined;
@@ -159,7 +187,12 @@ export function ecgArrhythmiaService(deps: EcgServiceDeps): CdsService {
         );
         for (const ref of refs.slice(0, deps.maxEcgs)) inputs.push(toCardInput(ref, deps.reportBaseUrl));
       }
-      return { cards: buildCards(inputs, deps.cards) };
+      return {
+        cards: [
+          ...buildCards(inputs, deps.cards),
+          ...unfetched.map((u) => resultsUnfetchedCard(u, deps.cards)),
+        ],
+      };
     },
   };
 }
@@ -201,6 +234,16 @@ function keyOf(observationId: string, versionId: string | undefined, modelVersio
 function newestFor(known: Map<string, ResultRef>, observationId: string): ResultRef | undefined {
   for (const ref of known.values()) if (ref.result.source.observationId === observationId) return ref;
   return undefined;
+}
+
+function toUnfetched(obs: fhir4.Observation, id: string, ecgBase: string): UnfetchedEcg {
+  const effective = obs.effectiveDateTime ?? obs.effectiveInstant ?? obs.effectivePeriod?.start;
+  return {
+    observationId: id,
+    ...(obs.meta?.versionId ? { versionId: obs.meta.versionId } : {}),
+    ...(effective ? { effective } : {}),
+    ecgUrl: `${ecgBase.replace(/\/+$/, '')}/Observation/${encodeURIComponent(id)}`,
+  };
 }
 
 function toCardInput(
