@@ -46,7 +46,7 @@ function topicOf(f: StoredFinding): Coding {
   const sct = SNOMED_OF_FINDING[f.code];
   const display = plain(f.title, 200);
   return sct
-    ? { system: SNOMED_SYSTEM, code: sct.code, display }
+    ? { system: SNOMED_SYSTEM, code: sct.code, display: sct.display }
     : { system: FINDING_SYSTEM, code: plain(f.code, 64), display };
 }
 

@@ -34,7 +34,8 @@ const AF: StoredResult = {
   },
   modelVersion: MODELS.version,
   status: 'ok',
-  heartRateBpm: 117.4,
+  // Whole beats per minute: what the heart-rate Observation stores, so parse(build(x)) is x.
+  heartRateBpm: 117,
   rhythm: { label: 'A', probability: 0.934 },
   counts: { N: 228, S: 1, V: 2, F: 0, Q: 3 },
   durationSeconds: 120,
@@ -65,7 +66,7 @@ const PVCS: StoredResult = {
   },
   modelVersion: MODELS.version,
   status: 'ok',
-  heartRateBpm: 78.2,
+  heartRateBpm: 78,
   rhythm: { label: 'N', probability: 0.71 },
   counts: { N: 52, S: 0, V: 24, F: 1, Q: 0 },
   durationSeconds: 60,
@@ -259,7 +260,7 @@ describe('write-back', () => {
     assert.deepEqual(impression?.derivedFrom, [{ reference: 'Observation/ecg-af-1/_history/3' }]);
     const hr = obs.find((o) => o.code.coding?.[0]?.code === '8867-4');
     assert.deepEqual(hr?.valueQuantity, {
-      value: 117.4,
+      value: 117,
       unit: '/min',
       system: 'http://unitsofmeasure.org',
       code: '/min',
@@ -303,6 +304,8 @@ describe('write-back', () => {
     ]);
     assert.equal(prov.agent[0]?.who.reference, urlOf('Device')[0]);
     assert.equal(prov.agent[0]?.type?.coding?.[0]?.code, 'author');
+    assert.equal(prov.agent[0]?.role?.[0]?.coding?.[0]?.code, 'Artificial-Intelligence');
+    assert.equal(prov.reason?.[0]?.coding?.[0]?.code, 'AIAST');
     assert.equal(prov.recorded, NOW.toISOString());
     // Without a known version the reference is to the Observation itself.
     const [unversioned] = only(buildWriteBack(SHORT_NO_VERSION, MODELS, { now: NOW }), 'Provenance');

@@ -2,7 +2,7 @@
  * The CapabilityStatement served at `GET /metadata`: what this dev server actually implements.
  * https://hl7.org/fhir/R4/capabilitystatement.html and https://hl7.org/fhir/R4/http.html#capabilities
  */
-import { getResourceTypes, getSearchParameters } from '@medplum/core';
+import { getDataType, getResourceTypes, getSearchParameters } from '@medplum/core';
 import { ensureFhirDefinitions } from './definitions.js';
 import { BULK_EXPORT_DEFINITION } from './export.js';
 
@@ -30,8 +30,11 @@ export interface CapabilityOptions {
 /** Build the CapabilityStatement (callers memoise it: it lists every R4 resource type). */
 export function buildCapabilityStatement(options: CapabilityOptions): fhir4.CapabilityStatement {
   ensureFhirDefinitions();
-  // Only the R4 core profiles are indexed (definitions.ts), so these are R4 types, not medplum's own.
+  // Only the R4 core profiles are indexed (definitions.ts), so these are not medplum's own types; but
+  // medplum's R4 bundle also carries SubscriptionStatus from R4B (4.3.0), which R4 does not have (the R5
+  // backport IG on R4 sends notifications as Parameters), so only 4.0.1 definitions are listed.
   const resource = [...getResourceTypes()]
+    .filter(isR4ResourceType)
     .sort()
     .map((type) => resourceCapability(type as fhir4.CapabilityStatementRestResource['type']));
   return {
@@ -62,6 +65,13 @@ export function buildCapabilityStatement(options: CapabilityOptions): fhir4.Capa
       },
     ],
   };
+}
+
+/** FHIR version of the core resource definitions a CapabilityStatement may list. */
+const R4_VERSION = '4.0.1';
+
+function isR4ResourceType(type: string): boolean {
+  return getDataType(type)?.version === R4_VERSION;
 }
 
 function resourceCapability(

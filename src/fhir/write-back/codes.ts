@@ -32,6 +32,20 @@ export const AI_DEVICE_TYPE: Readonly<{ system: string; code: string; display: s
   display: 'All kinds of Artificial Intelligence',
 };
 
+/**
+ * R4 vital-signs profile for heart rate (https://hl7.org/fhir/R4/heartrate.html): category `vital-signs`,
+ * LOINC 8867-4, valueQuantity in UCUM `/min`, subject a Patient, effective[x] required.
+ */
+export const HEART_RATE_PROFILE = 'http://hl7.org/fhir/StructureDefinition/heartrate';
+
+/**
+ * Core extension (FHIR Extensions Pack, usable on R4; https://hl7.org/fhir/extensions/StructureDefinition-resolve-as-version-specific.html):
+ * on a Reference to a resource created in the same transaction, asks the server to rewrite it to the
+ * version that transaction creates (`Type/id/_history/vid`), since the `urn:uuid:` fullUrl has no version.
+ */
+export const RESOLVE_AS_VERSION_SPECIFIC_EXTENSION =
+  'http://hl7.org/fhir/StructureDefinition/resolve-as-version-specific';
+
 export const PROVENANCE_PARTICIPANT_TYPE_SYSTEM =
   'http://terminology.hl7.org/CodeSystem/provenance-participant-type';
 export const DATA_OPERATION_SYSTEM = 'http://terminology.hl7.org/CodeSystem/v3-DataOperation';
@@ -50,18 +64,21 @@ export const LOINC_HEART_RATE = { system: LOINC_SYSTEM, code: '8867-4', display:
 
 /** SNOMED CT concepts of issue #4, keyed by a short name. */
 export const SNOMED = {
-  sinusRhythm: { code: '426783006', display: 'Sinus rhythm' },
-  atrialFibrillation: { code: '164889003', display: 'Atrial fibrillation' },
-  atrialFlutter: { code: '164890007', display: 'Atrial flutter' },
-  pvc: { code: '427172004', display: 'Premature ventricular contraction' },
+  sinusRhythm: { code: '426783006', display: 'Electrocardiogram: sinus rhythm' },
+  atrialFibrillation: { code: '164889003', display: 'Electrocardiographic atrial fibrillation' },
+  atrialFlutter: { code: '164890007', display: 'Electrocardiographic atrial flutter' },
+  pvc: { code: '427172004', display: 'Electrocardiogram: premature ventricular contractions' },
   pac: { code: '284470004', display: 'Premature atrial contraction' },
   ventricularTachycardia: { code: '164895002', display: 'Ventricular tachycardia' },
-  supraventricularTachycardia: { code: '426761007', display: 'Supraventricular tachycardia' },
+  supraventricularTachycardia: {
+    code: '426761007',
+    display: 'Electrocardiographic supraventricular tachycardia',
+  },
   ventricularBigeminy: { code: '11157007', display: 'Ventricular bigeminy' },
   ventricularTrigeminy: { code: '251180001', display: 'Ventricular trigeminy' },
-  sinusBradycardia: { code: '426177001', display: 'Sinus bradycardia' },
-  sinusTachycardia: { code: '427084000', display: 'Sinus tachycardia' },
-  ecgArtifact: { code: '251143007', display: 'ECG artifact' },
+  sinusBradycardia: { code: '426177001', display: 'Electrocardiogram: sinus bradycardia' },
+  sinusTachycardia: { code: '427084000', display: 'Electrocardiogram: sinus tachycardia' },
+  ecgArtifact: { code: '251143007', display: 'Electrocardiogram artifact' },
   pacedRhythm: { code: '10370003', display: 'Rhythm from artificial pacing' },
 } as const satisfies Record<string, { code: string; display: string }>;
 

@@ -1,7 +1,8 @@
 /**
  * The Observations of one analysis, each `DiagnosticReport.result` of the report:
  *  - one EKG impression (LOINC 8601-7) per finding: SNOMED CT + our finding code, confidence, evidence;
- *  - heart rate (LOINC 8867-4, UCUM /min; `dataAbsentReason` when the analysis found no reliable rate);
+ *  - heart rate per the R4 vital-signs profile (LOINC 8867-4, UCUM /min, whole beats per minute;
+ *    `dataAbsentReason` when the analysis found no reliable rate);
  *  - one beat count per AAMI class (valueInteger): V are the PVCs, S the PACs.
  * All derive from the source ECG Observation (`derivedFrom`) and name the model as their `device`, as the
  * AI Transparency IG's "Oxygen Saturation example with AI device" does.
@@ -14,6 +15,7 @@ import {
   DATA_ABSENT_REASON_SYSTEM,
   EXT,
   FINDING_SYSTEM,
+  HEART_RATE_PROFILE,
   LOINC_EKG_IMPRESSION,
   LOINC_HEART_RATE,
   OBSERVATION_CATEGORY_SYSTEM,
@@ -68,9 +70,19 @@ function impression(f: StoredFinding, part: string, ctx: ObservationContext): fh
   };
 }
 
+/**
+ * Heart rate per the R4 vital-signs profile (https://hl7.org/fhir/R4/heartrate.html): category
+ * `vital-signs` (plus `procedure`: it comes from an electrodiagnostic recording), LOINC 8867-4, UCUM `/min`,
+ * in whole beats per minute as an ECG machine reports it and as the report's conclusion and the cards say it
+ * (the median RR interval gives the rate to far more digits than it is worth). The profile is claimed in
+ * `meta.profile` only when the Observation can meet it: a Patient subject and an effective time (vs-1/2).
+ */
 function heartRate(bpm: number | null, ctx: ObservationContext): fhir4.Observation {
+  const conforms = Boolean(ctx.effective && ctx.subject?.reference?.startsWith('Patient/'));
+  const observation = base(PART.heartRate, ctx, [VITAL_SIGNS_CATEGORY, PROCEDURE_CATEGORY]);
   return {
-    ...base(PART.heartRate, ctx),
+    ...observation,
+    ...(conforms ? { meta: { ...observation.meta, profile: [HEART_RATE_PROFILE] } } : {}),
     code: { coding: [{ ...LOINC_HEART_RATE }], text: 'Heart rate (from ECG)' },
     ...(bpm === null
       ? {
@@ -79,8 +91,13 @@ function heartRate(bpm: number | null, ctx: ObservationContext): fhir4.Observati
             text: 'No reliable heart rate in this recording',
           },
         }
-      : { valueQuantity: { value: bpm, unit: '/min', system: UCUM_SYSTEM, code: '/min' } }),
+      : { valueQuantity: { value: roundBpm(bpm), unit: '/min', system: UCUM_SYSTEM, code: '/min' } }),
   };
+}
+
+/** Whole beats per minute (see `heartRate`). */
+function roundBpm(bpm: number): number {
+  return Math.round(bpm);
 }
 
 function beatCount(c: AamiClass, count: number, ctx: ObservationContext): fhir4.Observation {
@@ -92,16 +109,27 @@ function beatCount(c: AamiClass, count: number, ctx: ObservationContext): fhir4.
   };
 }
 
-function base(part: string, ctx: ObservationContext) {
+// "procedure": observations from non-laboratory, non-imaging procedures such as electrodiagnostics.
+const PROCEDURE_CATEGORY: fhir4.CodeableConcept = {
+  coding: [{ system: OBSERVATION_CATEGORY_SYSTEM, code: 'procedure', display: 'Procedure' }],
+};
+// The vital-signs profile's VSCat slice: required on heart rate.
+const VITAL_SIGNS_CATEGORY: fhir4.CodeableConcept = {
+  coding: [{ system: OBSERVATION_CATEGORY_SYSTEM, code: 'vital-signs', display: 'Vital Signs' }],
+  text: 'Vital Signs',
+};
+
+function base(
+  part: string,
+  ctx: ObservationContext,
+  categories: readonly fhir4.CodeableConcept[] = [PROCEDURE_CATEGORY],
+) {
   return {
     resourceType: 'Observation' as const,
     meta: aiMeta(),
     identifier: [partIdentifier(ctx.key, part)],
     status: 'preliminary' as const,
-    // "procedure": observations from non-laboratory, non-imaging procedures such as electrodiagnostics.
-    category: [
-      { coding: [{ system: OBSERVATION_CATEGORY_SYSTEM, code: 'procedure', display: 'Procedure' }] },
-    ],
+    category: categories.map((c) => structuredClone(c)),
     ...(ctx.subject ? { subject: ctx.subject } : {}),
     ...(ctx.effective ? { effectiveDateTime: ctx.effective } : {}),
     issued: ctx.issued,
