@@ -10,6 +10,8 @@ export interface PtbxlRow {
   readonly scpCodes: string;
   /** The 500 Hz record path relative to the database folder, without extension, e.g. "records500/00000/00003_hr". */
   readonly filenameHr: string;
+  /** The `recording_date` column as written ("1984-11-09 09:17:34", local time of the recorder), when present. */
+  readonly recordingDate?: string;
 }
 
 /** Parse `ptbxl_database.csv` (RFC 4180: quoted fields may hold commas, doubled quotes and line breaks). */
@@ -24,12 +26,19 @@ export function parsePtbxlDatabase(text: string, file: string): PtbxlRow[] {
   const id = col('ecg_id');
   const scp = col('scp_codes');
   const hr = col('filename_hr');
+  const date = header.indexOf('recording_date');
   return rows
     .filter((r) => r.length > 1 || (r[0] ?? '') !== '')
     .map((r, k) => {
       const ecgId = Number(r[id]);
       if (!Number.isInteger(ecgId)) throw new RecordReadError(file, `row ${k + 2}: bad ecg_id "${r[id]}"`);
-      return { ecgId, scpCodes: r[scp] ?? '', filenameHr: r[hr] ?? '' };
+      const recordingDate = date >= 0 ? r[date] : undefined;
+      return {
+        ecgId,
+        scpCodes: r[scp] ?? '',
+        filenameHr: r[hr] ?? '',
+        ...(recordingDate ? { recordingDate } : {}),
+      };
     });
 }
 
@@ -63,4 +72,12 @@ function parseCsv(text: string): string[][] {
     rows.push(row);
   }
   return rows;
+}
+
+/** PTB-XL `recording_date` ("YYYY-MM-DD HH:MM:SS", no zone) → Date, read as UTC like WFDB base times. */
+export function parsePtbxlRecordingDate(text: string | undefined): Date | undefined {
+  const m = /^(\d{4})-(\d{2})-(\d{2}) (\d{2}):(\d{2}):(\d{2})$/.exec(text?.trim() ?? '');
+  if (!m) return undefined;
+  const ms = Date.UTC(+m[1]!, +m[2]! - 1, +m[3]!, +m[4]!, +m[5]!, +m[6]!);
+  return Number.isFinite(ms) ? new Date(ms) : undefined;
 }
