@@ -165,17 +165,28 @@ describe('reference findings from PTB-XL scp_codes', () => {
     ]);
   });
 
-  it('reads ptbxl_database.csv (quoted fields with commas) with ecg_id, scp_codes and filename_hr', async () => {
+  it('reads ptbxl_database.csv (quoted fields with commas) with ecg_id, scp_codes, filename_hr and recording_date', async () => {
     const file = join(FIXTURES, 'ptbxl', 'ptbxl_database.csv');
     const rows = parsePtbxlDatabase(await readFile(file, 'utf8'), file);
     assert.deepEqual(rows, [
-      { ecgId: 3, scpCodes: "{'NORM': 100.0, 'SR': 0.0}", filenameHr: 'records500/00000/00003_hr' },
+      {
+        ecgId: 3,
+        scpCodes: "{'NORM': 100.0, 'SR': 0.0}",
+        filenameHr: 'records500/00000/00003_hr',
+        recordingDate: '1984-11-15 12:49:10',
+      },
       {
         ecgId: 318,
         scpCodes: "{'NDT': 100.0, 'DIG': 80.0, 'STD_': 0.0, 'AFIB': 0.0}",
         filenameHr: 'records500/00000/00318_hr',
+        recordingDate: '1986-09-14 11:41:19',
       },
-      { ecgId: 351, scpCodes: "{'AFIB': 100.0, 'NST_': 0.0}", filenameHr: 'records500/00000/00351_hr' },
+      {
+        ecgId: 351,
+        scpCodes: "{'AFIB': 100.0, 'NST_': 0.0}",
+        filenameHr: 'records500/00000/00351_hr',
+        recordingDate: '1986-09-26 18:21:00',
+      },
     ]);
   });
 });
