@@ -7,10 +7,11 @@
  */
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import { createServer, request as httpRequest, type Server } from 'node:http';
+import { createServer, type Server } from 'node:http';
 import { after, before, beforeEach, describe, it } from 'node:test';
 import request from 'supertest';
 import { responseRuleErrors } from '../support/cds-schema.js';
+import { forward } from '../support/faulty-proxy.js';
 import { freePort, type RunningService, startService } from '../support/service.js';
 
 const SVC = '/cds-services/ecg-arrhythmia';
@@ -46,21 +47,7 @@ async function reportsProxy(port: number) {
       return;
     }
     const t = new URL(state.target);
-    const up = httpRequest(
-      {
-        host: t.hostname,
-        port: t.port,
-        method: req.method,
-        path: `${t.pathname.replace(/\/$/, '')}${req.url}`,
-        headers: { ...req.headers, host: t.host },
-      },
-      (upRes) => {
-        res.writeHead(upRes.statusCode ?? 502, upRes.headers);
-        upRes.pipe(res);
-      },
-    );
-    up.on('error', () => res.destroy());
-    req.pipe(up);
+    forward(req, res, t);
   });
   await new Promise<void>((ok) => server.listen(port, '127.0.0.1', ok));
   return Object.assign(state, {

@@ -7,9 +7,10 @@
  */
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import { createServer, request as httpRequest, type Server } from 'node:http';
+import { createServer, type Server } from 'node:http';
 import { after, before, describe, it } from 'node:test';
 import request from 'supertest';
+import { forward } from '../support/faulty-proxy.js';
 import { type RunningService, startService } from '../support/service.js';
 
 const SVC = '/cds-services/ecg-arrhythmia';
@@ -32,21 +33,7 @@ async function refusingWrites(
       );
       return;
     }
-    const up = httpRequest(
-      {
-        host: t.hostname,
-        port: t.port,
-        method: req.method,
-        path: `${t.pathname.replace(/\/$/, '')}${req.url}`,
-        headers: { ...req.headers, host: t.host },
-      },
-      (upRes) => {
-        res.writeHead(upRes.statusCode ?? 502, upRes.headers);
-        upRes.pipe(res);
-      },
-    );
-    up.on('error', () => res.destroy());
-    req.pipe(up);
+    forward(req, res, t);
   });
   await new Promise<void>((ok) => server.listen(0, '127.0.0.1', ok));
   const port = (server.address() as { port: number }).port;

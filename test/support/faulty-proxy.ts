@@ -2,7 +2,7 @@
  * A small HTTP proxy for fault injection: forwards to `target` but fails a fraction of requests, half
  * with a 5xx and half by never answering (the client's timeout fires; the socket is dropped later).
  */
-import { createServer, request, type Server } from 'node:http';
+import { createServer, type IncomingMessage, request, type Server, type ServerResponse } from 'node:http';
 
 export interface FaultyProxy {
   readonly url: string;
@@ -36,21 +36,7 @@ export async function startFaultyProxy(
       return;
     }
     stats.forwarded++;
-    const up = request(
-      {
-        host: t.hostname,
-        port: t.port,
-        method: req.method,
-        path: `${t.pathname.replace(/\/$/, '')}${req.url}`,
-        headers: { ...req.headers, host: t.host },
-      },
-      (upRes) => {
-        res.writeHead(upRes.statusCode ?? 502, upRes.headers);
-        upRes.pipe(res);
-      },
-    );
-    up.on('error', () => res.destroy());
-    req.pipe(up);
+    forward(req, res, t);
   });
   await new Promise<void>((ok) => server.listen(0, '127.0.0.1', ok));
   const port = (server.address() as { port: number }).port;
@@ -62,4 +48,23 @@ export async function startFaultyProxy(
       await new Promise((ok) => server.close(ok));
     },
   });
+}
+
+/** Pass one request on to `target` (its path appended to the target's) and stream the answer back. */
+export function forward(req: IncomingMessage, res: ServerResponse, t: URL): void {
+  const up = request(
+    {
+      host: t.hostname,
+      port: t.port,
+      method: req.method,
+      path: `${t.pathname.replace(/\/$/, '')}${req.url}`,
+      headers: { ...req.headers, host: t.host },
+    },
+    (upRes) => {
+      res.writeHead(upRes.statusCode ?? 502, upRes.headers);
+      upRes.pipe(res);
+    },
+  );
+  up.on('error', () => res.destroy());
+  req.pipe(up);
 }
