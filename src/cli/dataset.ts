@@ -6,6 +6,7 @@
  * JSON manifest. Files in `<out>`:
  *   windows.npy float32 n×256 · rr.npy float32 n×7 · labels.npy int8 (0..4 = N,S,V,F,Q)
  *   record.npy int32 (index into manifest.records) · sample.npy int32 (peak sample at the record's rate)
+ *   lead.npy int8 (0 = the classified lead, 1.. = the record's other leads, with `--beat-leads all`)
  *   manifest.json (contract, per-record counts and detector agreement, SHA-256 of the source files)
  *
  * `--peaks detected` places beats where our QRS detector puts them (as inference will); each detection
@@ -49,11 +50,24 @@ export interface DatasetBeatsOptions {
   readonly out: string;
   /** Default 'all': the detector fuses every lead (primary first), as analyze() and `eval beats` run it. */
   readonly qrsLeads?: QrsLeads;
+  /**
+   * Leads whose windows are exported for each beat: 'primary' (default; the lead analyze() classifies) or
+   * 'all' (every lead of the record, primary first, same beats and labels: second-lead training data and
+   * per-lead voting experiments, issue #10).
+   */
+  readonly beatLeads?: QrsLeads;
+  /**
+   * 'reference' (default): labels from the record's `.atr`. 'none': no annotations are read; every
+   * detection is exported with label −1 (unlabelled signal for self-supervised pretraining, issue #10).
+   */
+  readonly labels?: 'reference' | 'none';
 }
 
 export interface RecordSummary {
   readonly record: string;
   readonly lead: string;
+  /** Leads exported, in lead.npy order (the classified lead first). */
+  readonly leads: readonly string[];
   readonly fs: number;
   /** Reference beats (any beat label) and peaks used (detections or reference beats). */
   readonly referenceBeats: number;
@@ -76,16 +90,25 @@ export async function runDatasetBeats(opts: DatasetBeatsOptions): Promise<number
     throw new RangeError(`dataset beats: --peaks must be detected or reference, got ${String(opts.peaks)}`);
   }
   const qrsLeads = opts.qrsLeads ?? 'all';
+  const beatLeads = opts.beatLeads ?? 'primary';
+  const labelSource = opts.labels ?? 'reference';
+  if (labelSource === 'none' && opts.peaks !== 'detected') {
+    throw new RangeError('dataset beats: --labels none needs --peaks detected');
+  }
+  if (beatLeads !== 'primary' && beatLeads !== 'all') {
+    throw new RangeError(`dataset beats: --beat-leads must be primary or all, got ${String(beatLeads)}`);
+  }
   const names = await resolveRecords(opts.db, opts.records, RECORD_SETS);
   if (names.length === 0) throw new Error(`${opts.db}: no records selected by "${opts.records}"`);
   await mkdir(opts.out, { recursive: true });
 
-  const parts: { windows: Float32Array; rr: Float32Array; labels: Int8Array; samples: Int32Array }[] = [];
+  const parts: { windows: Float32Array; rr: Float32Array; labels: Int8Array; samples: Int32Array; leads: Int8Array }[] =
+    [];
   const summaries: RecordSummary[] = [];
   const bar = progressBar(names.length, 'dataset beats');
   try {
     for (const name of names) {
-      const { part, summary } = await exportRecord(opts.db, name, opts.peaks, qrsLeads);
+      const { part, summary } = await exportRecord(opts.db, name, opts.peaks, qrsLeads, beatLeads, labelSource);
       parts.push(part);
       summaries.push(summary);
       bar.tick(name);
@@ -111,6 +134,10 @@ export async function runDatasetBeats(opts: DatasetBeatsOptions): Promise<number
     Int32Array,
     parts.map((p) => p.samples),
   );
+  const leadIndex = concat(
+    Int8Array,
+    parts.map((p) => p.leads),
+  );
   const recordIndex = new Int32Array(n);
   let o = 0;
   parts.forEach((p, i) => {
@@ -123,6 +150,7 @@ export async function runDatasetBeats(opts: DatasetBeatsOptions): Promise<number
     ['labels.npy', labels, [n]],
     ['record.npy', recordIndex, [n]],
     ['sample.npy', samples, [n]],
+    ['lead.npy', leadIndex, [n]],
   ];
   for (const [file, data, shape] of files) await writeFile(join(opts.out, file), encodeNpy(data, shape));
 
@@ -145,6 +173,8 @@ export async function runDatasetBeats(opts: DatasetBeatsOptions): Promise<number
     recordSpec: opts.records,
     peaks: opts.peaks,
     qrsLeads: opts.peaks === 'detected' ? qrsLeads : null,
+    beatLeads,
+    labels: labelSource,
     matchWindowS: MATCH_WINDOW_S,
     beats: n,
     totals,
@@ -158,9 +188,19 @@ export async function runDatasetBeats(opts: DatasetBeatsOptions): Promise<number
   return 0;
 }
 
-async function exportRecord(db: string, name: string, peaks: PeakSource, qrsLeads: QrsLeads) {
+async function exportRecord(
+  db: string,
+  name: string,
+  peaks: PeakSource,
+  qrsLeads: QrsLeads,
+  beatLeads: QrsLeads,
+  labelSource: 'reference' | 'none',
+) {
   const path = join(db, name);
-  const [{ ecg, header }, anns] = await Promise.all([readWfdbRecord(path), readAnnotations(path, 'atr')]);
+  const [{ ecg, header }, anns] = await Promise.all([
+    readWfdbRecord(path),
+    labelSource === 'none' ? Promise.resolve([]) : readAnnotations(path, 'atr'),
+  ]);
   const lead = primaryLead(ecg);
   const refs = referenceBeats(anns);
   const refSamples = Int32Array.from(refs, (a) => a.sample);
@@ -179,9 +219,11 @@ async function exportRecord(db: string, name: string, peaks: PeakSource, qrsLead
     // as analyze() and eval beats do: every lead, primary first (detectQrs places R on its first lead)
     const leads = qrsLeads === 'all' ? primaryLeadFirst(ecg).leads : [lead.samples];
     beatPeaks = detectQrs(leads, ecg.fs);
-    refOf = matchBeats(refSamples, beatPeaks, ecg.fs).detToRef;
+    refOf = labelSource === 'none' ? new Int32Array(beatPeaks.length).fill(-2) : matchBeats(refSamples, beatPeaks, ecg.fs).detToRef;
   }
-  const inputs = beatInputs(lead.samples, ecg.fs, beatPeaks);
+  const exportLeads = beatLeads === 'all' ? primaryLeadFirst(ecg).ordered : [lead];
+  const perLead = exportLeads.map((l) => beatInputs(l.samples, ecg.fs, beatPeaks));
+  const inputs = perLead[0]!;
 
   const keep: number[] = [];
   const labelOf: number[] = [];
@@ -189,6 +231,11 @@ async function exportRecord(db: string, name: string, peaks: PeakSource, qrsLead
   let matched = 0;
   for (let i = 0; i < beatPeaks.length; i++) {
     const r = refOf[i]!;
+    if (r === -2) {
+      keep.push(i);
+      labelOf.push(-1);
+      continue;
+    }
     if (r < 0) continue;
     matched++;
     const label = aamiIndex(refs[r]!.symbol);
@@ -198,21 +245,28 @@ async function exportRecord(db: string, name: string, peaks: PeakSource, qrsLead
     symbols[refs[r]!.symbol] = (symbols[refs[r]!.symbol] ?? 0) + 1;
   }
   const F = RR_FEATURE_COUNT;
-  const windows = new Float32Array(keep.length * WINDOW_LENGTH);
-  const rr = new Float32Array(keep.length * F);
-  const samples = new Int32Array(keep.length);
-  keep.forEach((i, k) => {
-    windows.set(inputs.windows.subarray(i * WINDOW_LENGTH, (i + 1) * WINDOW_LENGTH), k * WINDOW_LENGTH);
-    rr.set(inputs.rr.subarray(i * F, (i + 1) * F), k * F);
-    samples[k] = beatPeaks[i]!;
+  const L = perLead.length;
+  const m = keep.length;
+  const windows = new Float32Array(L * m * WINDOW_LENGTH);
+  const rr = new Float32Array(L * m * F);
+  const samples = new Int32Array(L * m);
+  const leads = new Int8Array(L * m);
+  perLead.forEach((li, j) => {
+    keep.forEach((i, k) => {
+      const o = j * m + k;
+      windows.set(li.windows.subarray(i * WINDOW_LENGTH, (i + 1) * WINDOW_LENGTH), o * WINDOW_LENGTH);
+      rr.set(li.rr.subarray(i * F, (i + 1) * F), o * F);
+      samples[o] = beatPeaks[i]!;
+      leads[o] = j;
+    });
   });
-  const labels = Int8Array.from(labelOf);
+  const labels = Int8Array.from({ length: L * m }, (_, o) => labelOf[o % m]!);
   const counts = classCounts();
-  for (const l of labelOf) counts[AAMI_CLASSES[l]!] += 1;
+  for (const l of labelOf) if (l >= 0) counts[AAMI_CLASSES[l]!] += 1;
 
   const sha256: Record<string, string> = {};
   const dataFiles = [...new Set(header.signals.map((s) => s.fileName))];
-  for (const file of [`${name}.hea`, ...dataFiles, `${name}.atr`]) {
+  for (const file of [`${name}.hea`, ...dataFiles, ...(labelSource === 'none' ? [] : [`${name}.atr`])]) {
     sha256[file] = createHash('sha256')
       .update(await readFile(join(db, file)))
       .digest('hex');
@@ -220,6 +274,7 @@ async function exportRecord(db: string, name: string, peaks: PeakSource, qrsLead
   const summary: RecordSummary = {
     record: name,
     lead: lead.name,
+    leads: exportLeads.map((l) => l.name),
     fs: ecg.fs,
     referenceBeats: refs.length,
     peaks: beatPeaks.length,
@@ -231,7 +286,7 @@ async function exportRecord(db: string, name: string, peaks: PeakSource, qrsLead
     scaleMv: inputs.scaleMv,
     sha256,
   };
-  return { part: { windows, rr, labels, samples }, summary };
+  return { part: { windows, rr, labels, samples, leads }, summary };
 }
 
 function classCounts(): Record<AamiClass, number> {

@@ -33,7 +33,8 @@ commands:
       run analyze() on whole records and score its findings against reference findings
       (docs/findings-evaluation.md); PTB-XL when ptbxl_database.csv is in --db (records by ecg_id)
   dataset beats --db <wfdb-dir> --records <DS1|DS2|all|list> --out <dir> [--peaks detected|reference]
-      export beat-model inputs and labels as .npy for training
+                [--beat-leads primary|all] [--labels reference|none]
+      export beat-model inputs and labels as .npy for training (all: every lead's window per beat)
   dataset rhythm --db <dir> [--records all|DS1|DS2|list] [--stride <s>] --out <dir>
       export rhythm-model inputs (10-s windows + RR/AF features) and labels as .npy for training
   dev-token --aud <url> [--key <path>] [--sub <id>] [--ttl <s>]
@@ -158,6 +159,8 @@ async function main(argv: string[]): Promise<number> {
         records: { type: 'string', default: 'all' },
         out: { type: 'string' },
         peaks: { type: 'string', default: 'detected' },
+        'beat-leads': { type: 'string', default: 'primary' },
+        labels: { type: 'string', default: 'reference' },
       },
       strict: true,
     });
@@ -168,6 +171,8 @@ async function main(argv: string[]): Promise<number> {
       records: values.records,
       out: values.out,
       peaks: values.peaks as 'detected' | 'reference',
+      beatLeads: values['beat-leads'] as 'primary' | 'all',
+      labels: values.labels as 'reference' | 'none',
     });
   }
   if (command === 'eval' && sub === 'ae') {

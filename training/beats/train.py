@@ -25,7 +25,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from beats.model import ARCHS, build_model, count_parameters  # noqa: E402
 from torch import nn  # noqa: E402
 from common.aami import assert_no_ds2  # noqa: E402
-from common.beat_data import BeatSet, load_beats  # noqa: E402
+from beats.augment import NoiseAugmenter, resampled_variants  # noqa: E402
+from common.beat_data import BeatSet, load_union  # noqa: E402
 from common.folds import balanced_record_folds  # noqa: E402
 from common.metrics import AAMI_CLASSES, confusion, format_report, report_dict  # noqa: E402
 from common.repro import set_determinism  # noqa: E402
@@ -65,6 +66,17 @@ class Config:
     arch: str = "cnn"
     hidden: int = 32
     heads: int = 4
+    # issue #10 generalisation options (beats/augment.py), each a per-beat probability, 0 = off:
+    # resample_aug: a 360-Hz window replaced by its copy passed through 128 or 250 Hz and back;
+    # noise_aug: nstdb bw/ma noise at SNR 0–24 dB; hum_aug: 50/60-Hz hum as the band-pass passes it
+    resample_aug: float = 0.0
+    noise_aug: float = 0.0
+    hum_aug: float = 0.0
+    # windows trained on: "primary" (the lead analyze() classifies) or "all" (every exported lead: the second
+    # lead as more data); evaluation is always reported on the primary lead, and as a per-lead vote
+    train_leads: str = "primary"
+    # a pretrained encoder (training/beats/pretrain.py run name) that initialises `features`; "" = random
+    init: str = ""
 
 
 def augment(w: torch.Tensor, rr: torch.Tensor, cfg: Config, g: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
@@ -104,16 +116,24 @@ def new_model(cfg: Config, n_rr: int) -> nn.Module:
     return build_model(cfg.arch, n_rr=n_rr, width=cfg.width, dropout=cfg.dropout, in_channels=channels(cfg), use_window=cfg.use_window, hidden=cfg.hidden, heads=cfg.heads)
 
 
+NOISE: NoiseAugmenter | None = None
+
+
 def train_model(data: BeatSet, cfg: Config, seed: int, log_prefix: str = "") -> nn.Module:
+    if cfg.train_leads == "primary":
+        data = data.subset(np.flatnonzero(data.lead == 0))
     torch.manual_seed(seed)
     rng = np.random.default_rng(seed)
     g = torch.Generator().manual_seed(seed)
     model = new_model(cfg, data.rr.shape[1])
+    if cfg.init:
+        model.features.load_state_dict(torch.load(REPO / "training/cache/beats" / cfg.init / "encoder.pt"))
     opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
     steps_per_epoch = int(np.ceil((min(cfg.n_per_epoch, int((data.labels == 0).sum())) + int((data.labels != 0).sum())) / cfg.batch))
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=cfg.lr, total_steps=cfg.epochs * steps_per_epoch, pct_start=0.2)
     weights = class_weights(data.labels, cfg)
     windows = torch.from_numpy(window_input(data, cfg))
+    variants = [torch.from_numpy(v) for v in data.variants] if cfg.resample_aug > 0 else []
     rr_all = torch.from_numpy(data.rr)
     labels = torch.from_numpy(data.labels)
     for epoch in range(cfg.epochs):
@@ -122,7 +142,19 @@ def train_model(data: BeatSet, cfg: Config, seed: int, log_prefix: str = "") -> 
         total, t0 = 0.0, time.time()
         for b in range(0, idx.size, cfg.batch):
             bi = torch.from_numpy(idx[b : b + cfg.batch])
-            w, rr = augment(windows[bi], rr_all[bi], cfg, g)
+            w = windows[bi]
+            if variants:
+                pick = torch.rand(bi.numel(), generator=g) < cfg.resample_aug
+                if bool(pick.any()):
+                    which = torch.randint(0, len(variants), (bi.numel(),), generator=g)
+                    w = w.clone()
+                    for k, v in enumerate(variants):
+                        m = pick & (which == k)
+                        if bool(m.any()):
+                            w[m, 0, :] = v[bi[m]]
+            if NOISE is not None:
+                w = NOISE(w, g)
+            w, rr = augment(w, rr_all[bi], cfg, g)
             loss = F.cross_entropy(model(w, rr), labels[bi], weight=weights)
             opt.zero_grad()
             loss.backward()
@@ -140,11 +172,12 @@ def channels(cfg: Config) -> int:
 
 
 def record_templates(data: BeatSet) -> np.ndarray:
-    """Per beat, the median window of all beats of its record (the record's dominant morphology)."""
+    """Per beat, the median window of all beats of its record and lead (the dominant morphology)."""
     out = np.empty_like(data.windows)
     for r in np.unique(data.record):
-        m = data.record == r
-        out[m] = np.median(data.windows[m], axis=0)
+        for ld in np.unique(data.lead[data.record == r]):
+            m = (data.record == r) & (data.lead == ld)
+            out[m] = np.median(data.windows[m], axis=0)
     return out
 
 
@@ -166,11 +199,43 @@ def predict_logits(model: nn.Module, data: BeatSet, cfg: Config, batch: int = 20
     return np.concatenate(out) if out else np.zeros((0, 5), np.float32)
 
 
+def lead_vote(data: BeatSet, logits: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Primary-lead beats and the mean softmax over every exported lead of the same beat (log, as logits)."""
+    prim = np.flatnonzero(data.lead == 0)
+    prob = torch.softmax(torch.from_numpy(logits), 1).numpy()
+    acc = prob[prim].copy()
+    cnt = np.ones(prim.size)
+    key = {(int(r), int(sm)): i for i, (r, sm) in enumerate(zip(data.record[prim], data.sample[prim]))}
+    for j in np.flatnonzero(data.lead != 0):
+        i = key[(int(data.record[j]), int(data.sample[j]))]
+        acc[i] += prob[j]
+        cnt[i] += 1
+    return prim, np.log(acc / cnt[:, None] + 1e-12).astype(np.float32)
+
+
+def db_reports(data: BeatSet, logits: np.ndarray, idx: np.ndarray, title: str) -> dict:
+    """Pooled scores of `logits` (rows = beats `idx`) per database and over all."""
+    out = {}
+    dbs = np.array(data.record_db)[data.record[idx]]
+    for db in [*sorted(set(dbs.tolist())), "all"]:
+        m = np.ones(idx.size, bool) if db == "all" else dbs == db
+        if not m.any():
+            continue
+        cm = confusion(data.labels[idx][m], logits[m].argmax(1))
+        print("\n" + format_report(cm, f"{title}: {db}"), flush=True)
+        out[db] = report_dict(cm)
+    return out
+
+
 def cross_validate(data: BeatSet, cfg: Config, k: int, cache: Path) -> dict:
-    # balance bundle branch block morphologies too (N beats labelled L and R in the manifest)
+    # balance bundle branch block morphologies too (N beats labelled L and R in the manifest), and the
+    # databases (each fold holds MIT-BIH and SVDB records in proportion)
     symbols = [r.get("symbols", {}) for r in data.manifest["records"]]
-    extra = np.array([[s.get("L", 0), s.get("R", 0)] for s in symbols], dtype=np.float64)
-    fold_of_record = balanced_record_folds(data.record, data.labels, k, extra=extra)
+    dbs = data.record_db
+    db_names = sorted(set(dbs))
+    extra = np.array([[s.get("L", 0), s.get("R", 0)] + [1.0 if d == name else 0.0 for name in db_names] for s, d in zip(symbols, dbs)], dtype=np.float64)
+    prim_idx = np.flatnonzero(data.lead == 0)
+    fold_of_record = balanced_record_folds(data.record[prim_idx], data.labels[prim_idx], k, extra=extra)
     fold = fold_of_record[data.record]
     names = data.record_names
     oof = np.zeros((data.labels.size, 5), np.float32)
@@ -182,17 +247,28 @@ def cross_validate(data: BeatSet, cfg: Config, k: int, cache: Path) -> dict:
         model = train_model(data.subset(np.flatnonzero(~test)), cfg, seed=cfg.seed * 1000 + f, log_prefix=f"  fold {f + 1} ")
         held = data.subset(np.flatnonzero(test))
         oof[test] = predict_logits(model, held, cfg)
-        cm = confusion(held.labels, oof[test].argmax(1))
-        print(format_report(cm, f"fold {f + 1} ({', '.join(recs)})"), flush=True)
+        hp = held.lead == 0
+        cm = confusion(held.labels[hp], oof[test][hp].argmax(1))
+        print(format_report(cm, f"fold {f + 1} ({', '.join(recs)}), primary lead"), flush=True)
         per_fold.append({"fold": f + 1, "records": recs, **report_dict(cm)})
-    cm = confusion(data.labels, oof.argmax(1))
-    print("\n" + format_report(cm, f"pooled out-of-fold, {k} record-wise folds in DS1"), flush=True)
+    cm = confusion(data.labels[prim_idx], oof[prim_idx].argmax(1))
+    print("\n" + format_report(cm, f"pooled out-of-fold, {k} record-wise folds, primary lead"), flush=True)
+    per_db = db_reports(data, oof[prim_idx], prim_idx, "pooled out-of-fold, primary lead")
+    result = {"k": k, "folds": per_fold, "pooled": report_dict(cm), "perDb": per_db, "fold_of_record": {names[r]: int(fold_of_record[r]) + 1 for r in range(len(names))}}
     cache.mkdir(parents=True, exist_ok=True)
-    np.save(cache / "oof_logits.npy", oof)
-    np.save(cache / "oof_labels.npy", data.labels.astype(np.int8))
-    np.save(cache / "oof_record.npy", data.record.astype(np.int32))
-    np.save(cache / "oof_fold.npy", fold.astype(np.int8))
-    return {"k": k, "folds": per_fold, "pooled": report_dict(cm), "fold_of_record": {names[r]: int(fold_of_record[r]) + 1 for r in range(len(names))}}
+    if (data.lead != 0).any():
+        vi, vlog = lead_vote(data, oof)
+        result["perDbLeadVote"] = db_reports(data, vlog, vi, "pooled out-of-fold, mean over leads")
+        np.save(cache / "oof_vote_logits.npy", vlog)
+        np.save(cache / "oof_all_logits.npy", oof)
+        np.save(cache / "oof_all_lead.npy", data.lead.astype(np.int8))
+    # oof_*.npy: primary lead only (what fit_temperature / ensemble.py read)
+    np.save(cache / "oof_logits.npy", oof[prim_idx])
+    np.save(cache / "oof_labels.npy", data.labels[prim_idx].astype(np.int8))
+    np.save(cache / "oof_record.npy", data.record[prim_idx].astype(np.int32))
+    np.save(cache / "oof_fold.npy", fold[prim_idx].astype(np.int8))
+    np.save(cache / "oof_db.npy", np.array([db_names.index(d) for d in np.array(dbs)[data.record[prim_idx]]], np.int8))
+    return result
 
 
 def golden_indices(labels: np.ndarray, seed: int = 1234) -> np.ndarray:
@@ -247,7 +323,8 @@ def write_golden(model: nn.Module, data: BeatSet, cfg: Config, path: Path) -> No
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--data", default=str(REPO / "training/cache/beats/DS1-detected"), help="exported DS1 beats")
+    ap.add_argument("--data", default=str(REPO / "training/cache/beats/DS1-detected"), help="exported beats; several exports comma-separated (e.g. DS1 and svdb-dev)")
+    ap.add_argument("--nstdb", default=str(REPO / "../shared/data/nstdb"), help="noise records for --noise-aug")
     ap.add_argument("--folds", type=int, default=5)
     ap.add_argument("--name", default="beat-cnn", help="run name: cache dir and model file stem")
     ap.add_argument("--cv-only", action="store_true", help="cross-validate, do not train or export the final model")
@@ -267,10 +344,17 @@ def main() -> None:
         raise SystemExit(f"--arch {cfg.arch}: one of {', '.join(ARCHS)}")
     set_determinism(cfg.seed, args.threads)
 
-    data = load_beats(args.data)
+    global NOISE
+    data = load_union([d for d in args.data.split(",") if d])
     assert_no_ds2(data.record_names)
+    if cfg.train_leads not in ("primary", "all"):
+        raise SystemExit("--train-leads: primary or all")
     if cfg.template:
         data.template = record_templates(data)
+    if cfg.resample_aug > 0:
+        data.variants = resampled_variants(data.windows, data.record_fs[data.record])
+    if cfg.noise_aug > 0 or cfg.hum_aug > 0:
+        NOISE = NoiseAugmenter(Path(args.nstdb), cfg.noise_aug, cfg.hum_aug)
     cache = REPO / "training/cache/beats" / args.name
     print(f"data {args.data}: {data.labels.size} beats, {len(data.record_names)} records, counts {np.bincount(data.labels, minlength=5).tolist()}")
     print(f"config {asdict(cfg)}; parameters {count_parameters(new_model(cfg, data.rr.shape[1]))}")
@@ -278,7 +362,7 @@ def main() -> None:
     t0 = time.time()
     if args.reuse_cv:
         earlier = json.loads((REPO / "training/cache/beats" / args.reuse_cv / "summary.json").read_text())
-        if earlier["config"] != asdict(cfg) or Path(earlier["data"]).resolve() != Path(args.data).resolve() or "cv" not in earlier:
+        if earlier["config"] != asdict(cfg) or earlier["data"] != args.data or "cv" not in earlier:
             raise SystemExit(f"--reuse-cv {args.reuse_cv}: that run used other settings or data")
         summary["cv"], summary["cv_seconds"], summary["cv_run"] = earlier["cv"], earlier["cv_seconds"], args.reuse_cv
         cache.mkdir(parents=True, exist_ok=True)
@@ -302,6 +386,7 @@ def main() -> None:
     models.mkdir(parents=True, exist_ok=True)
     torch.save(model.state_dict(), cache / "final.pt")
     onnx_info = export_onnx(model, data, cfg, models / f"{args.name}.onnx")
+    data = data.subset(np.flatnonzero(data.lead == 0))  # golden vectors and counts: the primary lead
     write_golden(model, data, cfg, models / f"{args.name}.golden.json")
     contract = data.manifest["contract"]
     manifest = {
