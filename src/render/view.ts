@@ -1,0 +1,62 @@
+/**
+ * `analyze()`'s result → the {@link EcgView} the renderer draws. The only import of the analysis
+ * engine's types here, so browser code can take the view as JSON from the server.
+ */
+import type { AnalysisResult } from '../inference/analysis/types.js';
+import type { EcgView, TimeSpan } from './types.js';
+
+/** Reduce an analysis (or an "unable to analyse") to what is drawn; `durationSeconds` for 'unable'. */
+export function viewOfAnalysis(result: AnalysisResult, durationSeconds: number): EcgView {
+  if (result.status === 'unable')
+    return {
+      status: 'unable',
+      reason: result.reason,
+      durationSeconds,
+      heartRateBpm: null,
+      beats: [],
+      runs: [],
+      findings: [],
+      noisy: [],
+      limitations: [],
+    };
+  const { beats, fs } = result;
+  return {
+    status: 'ok',
+    durationSeconds: result.durationSeconds,
+    heartRateBpm: result.heartRateBpm,
+    lead: result.lead,
+    beats: beats.map((b) => ({ time: b.time, label: b.label, reliable: b.reliable })),
+    runs: result.runs.flatMap((r) => {
+      const first = beats[r.first];
+      const last = beats[r.first + r.length - 1];
+      if (!first || !last) return [];
+      return [{ label: r.label, start: first.time, end: last.time, beats: r.length, rateBpm: r.rateBpm }];
+    }),
+    findings: result.findings.map((f) => ({
+      code: f.code,
+      title: f.title,
+      confidence: f.confidence,
+      evidence: f.evidence,
+      saliency: f.saliency.map((s) => ({ start: s.start, end: s.end, weight: s.weight })),
+    })),
+    noisy: mergeSpans(
+      result.quality.segments
+        .filter((s) => !s.readable)
+        .map((s) => ({ start: s.start / fs, end: s.end / fs })),
+    ),
+    limitations: result.limitations,
+  };
+}
+
+/** Sorted union of spans (adjacent quality windows become one shaded stretch). */
+export function mergeSpans(spans: readonly TimeSpan[]): TimeSpan[] {
+  const sorted = [...spans].sort((a, b) => a.start - b.start);
+  const out: TimeSpan[] = [];
+  for (const s of sorted) {
+    const last = out[out.length - 1];
+    if (last && s.start <= last.end + 1e-9)
+      out[out.length - 1] = { start: last.start, end: Math.max(last.end, s.end) };
+    else out.push({ start: s.start, end: s.end });
+  }
+  return out;
+}
