@@ -5,6 +5,7 @@
  */
 import { resolve } from 'node:path';
 import { z } from 'zod';
+import { setDefinitionsBase } from './fhir/definitions/canonical.js';
 
 const bool = z
   .enum(['true', 'false', '1', '0', 'yes', 'no'])
@@ -84,6 +85,8 @@ const EnvSchema = z.object({
   HOST: z.string().default('0.0.0.0'),
   /** Public URL of this service as CDS clients call it (JWT `aud` is checked against it). */
   PUBLIC_BASE_URL: z.string().url().optional(),
+  /** Base of the canonical URLs of our own extensions, CodeSystems and identifier systems (issue #13). */
+  FHIR_DEFINITIONS_BASE: z.string().url().optional(),
   /** The hospital's FHIR server. Unset: demo mode with the embedded development FHIR server at /fhir. */
   FHIR_BASE_URL: z.string().url().optional(),
   FHIR_TOKEN: z.string().optional(),
@@ -152,6 +155,11 @@ export interface Config {
   readonly port: number;
   readonly host: string;
   readonly publicBaseUrl: string;
+  /**
+   * Base of our definitions' canonical URLs (default `${publicBaseUrl}/fhir`); loadConfig applies it to
+   * src/fhir/definitions/canonical.ts, so every process that reads the config writes the same URLs.
+   */
+  readonly fhirDefinitionsBase: string;
   /** True without FHIR_BASE_URL: embedded FHIR server at /fhir, demo data, dev issuer trusted. */
   readonly demo: boolean;
   readonly fhir: {
@@ -213,10 +221,15 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     throw new ConfigError('invalid configuration: METRICS_PORT: must differ from PORT');
   const demo = e.FHIR_BASE_URL === undefined;
   const publicBaseUrl = (e.PUBLIC_BASE_URL ?? `http://localhost:${e.PORT}`).replace(/\/+$/, '');
+  const fhirDefinitionsBase = (e.FHIR_DEFINITIONS_BASE ?? `${publicBaseUrl}/fhir`).replace(/\/+$/, '');
+  // The one process-wide setting outside Config: the service, its workers and every CLI command that
+  // loads the config write the same canonical URLs.
+  setDefinitionsBase(fhirDefinitionsBase);
   return {
     port: e.PORT,
     host: e.HOST,
     publicBaseUrl,
+    fhirDefinitionsBase,
     demo,
     fhir: {
       baseUrl: (e.FHIR_BASE_URL ?? `${publicBaseUrl}/fhir`).replace(/\/+$/, ''),

@@ -32,6 +32,9 @@ import {
   type ObservationAnalyzerDeps,
 } from './fhir/analyze-observation.js';
 import { createFhirClient, type FhirAccess } from './fhir/client.js';
+import { setDefinitionsBase } from './fhir/definitions/canonical.js';
+import { definitionsRouter } from './fhir/definitions/routes.js';
+import { storeDefinitions } from './fhir/definitions/store.js';
 import { type SeededEcg, seedDemo } from './fhir/demo/seed.js';
 import { createDevFhirServer, type DevFhirServer } from './fhir/dev-server/index.js';
 import { ECG_OBSERVATION_CODES } from './fhir/ecg-codec.js';
@@ -84,6 +87,8 @@ export interface Composed {
 }
 
 export async function compose(config: Config, log: Logger): Promise<Composed> {
+  // Our canonical URLs follow FHIR_DEFINITIONS_BASE (loadConfig sets it too; a Config built otherwise counts).
+  setDefinitionsBase(config.fhirDefinitionsBase);
   const metrics = createMetrics({ defaultMetrics: true });
   const engine = await loadEngine(config.modelsDir, {
     provider: config.provider,
@@ -106,6 +111,8 @@ export async function compose(config: Config, log: Logger): Promise<Composed> {
         ...(config.devFhir.tokens ? { requireToken: tokenCheck(config.devFhir.tokens) } : {}),
       })
     : undefined;
+  // Our StructureDefinitions, CodeSystems and NamingSystems live in the embedded server too (issue #13).
+  if (devFhir) await storeDefinitions(devFhir.repo);
   const firstDevToken = config.devFhir.tokens?.[0];
   // Every call to our FHIR server feeds the outage watch; a recovery starts a catch-up pass (issue #11).
   const watch = watchFhir(
@@ -234,7 +241,11 @@ export async function compose(config: Config, log: Logger): Promise<Composed> {
   const stopping = new AbortController();
 
   const app = createApp({
-    extraRouters: [{ path: '/fhir/notify', router: subscriptions.router }],
+    extraRouters: [
+      { path: '/fhir/notify', router: subscriptions.router },
+      // Our definitions, public and read-only, at their canonical URLs in both modes (issue #13 item 4).
+      { path: '/fhir', router: definitionsRouter() },
+    ],
     log,
     metrics,
     modelsDir: config.modelsDir,

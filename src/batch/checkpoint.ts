@@ -6,6 +6,10 @@
 import { randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
 import type { FhirAccess } from '../fhir/client.js';
+import {
+  BATCH_STATE_SYSTEM as STATE_SYSTEM,
+  BATCH_STATE_EXTENSION as STATE_URL,
+} from '../fhir/definitions/canonical.js';
 import { redisOptions } from './bullmq.js';
 
 /** How far the job got: every ECG updated before `lastUpdated` is analysed with `modelVersion` (or failed). */
@@ -94,8 +98,9 @@ export function redisCheckpointStore(url: string, prefix = 'ecg-cds', name = 'ni
   };
 }
 
-export const STATE_SYSTEM = 'urn:ecg-cds:batch';
-export const STATE_URL = 'urn:ecg-cds:batch:state';
+// Canonical URLs under FHIR_DEFINITIONS_BASE (issue #13), as live bindings.
+export { STATE_SYSTEM, STATE_URL };
+
 /** `Basic.code` of a store's resources: `<name>-state` (`nightly-state` for the nightly job). */
 const codeOf = (name: string) => ({ coding: [{ system: STATE_SYSTEM, code: `${name}-state` }] });
 
@@ -106,7 +111,7 @@ export interface StateStore<T> {
   close(): Promise<void>;
 }
 
-/** A `Basic` carrying `value` as JSON in an extension, identified by urn:ecg-cds:batch|<value>. */
+/** A `Basic` carrying `value` as JSON in an extension, identified by <STATE_SYSTEM>|<value>. */
 export function stateBasic(value: unknown, identifier: string, name: string): fhir4.Basic {
   return {
     resourceType: 'Basic',
@@ -127,7 +132,7 @@ export function stateOf<T>(basic: fhir4.Basic | undefined): T | undefined {
   }
 }
 
-/** One `Basic` (identifier urn:ecg-cds:batch|<identifier>) updated in place. */
+/** One `Basic` (identifier <STATE_SYSTEM>|<identifier>) updated in place. */
 export function fhirStateStore<T>(
   fhir: Pick<FhirAccess, 'search' | 'create' | 'update'>,
   identifier: string,
@@ -175,7 +180,7 @@ export function redisStateStore<T>(url: string, key: string): StateStore<T> {
   };
 }
 
-/** The checkpoint (identifier urn:ecg-cds:batch|<name>-checkpoint) updated in place; one `Basic` per run summary. */
+/** The checkpoint (identifier <STATE_SYSTEM>|<name>-checkpoint) updated in place; one `Basic` per run summary. */
 export function fhirCheckpointStore(fhir: FhirAccess, name = 'nightly'): CheckpointStore {
   const state = fhirStateStore<Checkpoint>(fhir, `${name}-checkpoint`, name);
   return {

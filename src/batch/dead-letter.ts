@@ -68,7 +68,7 @@ const OPEN = 'dead-letter';
 const RESOLVED = 'dead-letter-resolved';
 
 /**
- * Dead letters as `Basic` resources on the FHIR server (no Redis): identifier urn:ecg-cds:batch|dlq-<job
+ * Dead letters as `Basic` resources on the FHIR server (no Redis): identifier <STATE_SYSTEM>|dlq-<job
  * id>, code `dead-letter` while open and `dead-letter-resolved` once a retry succeeded (FhirAccess has no
  * delete, and the resolved entry is an audit trail).
  */

@@ -5,13 +5,15 @@
  */
 import { readFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
+import { loadConfig } from '../config.js';
 import { createFhirClient } from '../fhir/client.js';
+import { RECORD_IDENTIFIER_SYSTEM } from '../fhir/definitions/canonical.js';
 import { encodeEcgObservation } from '../fhir/ecg-codec.js';
 import { parsePtbxlDatabase, parsePtbxlRecordingDate } from '../inference/io/ptbxl.js';
 import { readWfdbRecord, recordBasePath } from '../inference/io/record.js';
 
-/** Identifier system for Observations imported from a record file; the value is the record name. */
-export const RECORD_IDENTIFIER_SYSTEM = 'urn:ecg-cds:record';
+/** Identifier system for Observations imported from a record file (the value is the record name), under FHIR_DEFINITIONS_BASE. */
+export { RECORD_IDENTIFIER_SYSTEM };
 
 export interface ImportOptions {
   readonly recordPath: string;
@@ -57,6 +59,7 @@ export async function runImport(
   opts: ImportOptions,
   out: (s: string) => void = (s) => process.stdout.write(s),
 ): Promise<number> {
+  loadConfig(); // applies FHIR_DEFINITIONS_BASE to our identifier system (src/fhir/definitions/canonical.ts)
   const { header, ecg } = await readWfdbRecord(opts.recordPath);
   const recordName = header.recordName || basename(recordBasePath(opts.recordPath));
   const identifier = { system: RECORD_IDENTIFIER_SYSTEM, value: recordName };

@@ -8,7 +8,7 @@ import { cp, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { fhirCheckpointStore } from '../../src/batch/checkpoint.js';
+import { fhirCheckpointStore, STATE_SYSTEM } from '../../src/batch/checkpoint.js';
 import { nightlyDeps } from '../../src/batch/job.js';
 import { runNightly } from '../../src/batch/nightly.js';
 import { loadConfig } from '../../src/config.js';
@@ -49,7 +49,7 @@ describe('nightly back-analysis (in-process queue, FHIR checkpoint)', () => {
     const second = await runNightly(deps);
     assert.equal(second.mode, 'incremental');
     assert.equal(second.queued, 0);
-    const runs = await s.c.backend.search('Basic', { code: 'urn:ecg-cds:batch|nightly-state' });
+    const runs = await s.c.backend.search('Basic', { code: `${STATE_SYSTEM}|nightly-state` });
     assert.equal(runs.total, 3, 'the checkpoint and two run summaries are kept on the server');
 
     // A new model version: the same models under a bumped manifest version, writing to the same server.

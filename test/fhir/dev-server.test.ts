@@ -176,15 +176,17 @@ describe('dev FHIR server', () => {
       status: 'preliminary',
       code: { coding: [{ system: 'http://loinc.org', code: '11524-6' }] },
       subject: { reference: subject },
-      identifier: [{ system: 'urn:ecg-cds:analysis', value: 'obs-1.v1.model-3' }],
+      identifier: [{ system: 'https://example.org/id/analysis', value: 'obs-1.v1.model-3' }],
     };
     await s.agent.post('/fhir/DiagnosticReport').send(report).expect(201);
     const found = await s.agent
-      .get(`/fhir/DiagnosticReport?subject=${subject}&identifier=urn:ecg-cds:analysis|obs-1.v1.model-3`)
+      .get(
+        `/fhir/DiagnosticReport?subject=${subject}&identifier=https://example.org/id/analysis|obs-1.v1.model-3`,
+      )
       .expect(200);
     assert.equal(found.body.total, 1);
     const none = await s.agent
-      .get(`/fhir/DiagnosticReport?subject=${subject}&identifier=urn:ecg-cds:analysis|other`)
+      .get(`/fhir/DiagnosticReport?subject=${subject}&identifier=https://example.org/id/analysis|other`)
       .expect(200);
     assert.equal(none.body.total, 0);
   });
@@ -257,18 +259,22 @@ describe('dev FHIR server', () => {
           resource: {
             resourceType: 'Observation',
             status: 'final',
-            identifier: [{ system: 'urn:ecg-cds:finding', value: 'tx-1' }],
+            identifier: [{ system: 'https://example.org/id/finding', value: 'tx-1' }],
             code: { coding: [{ system: 'http://loinc.org', code: '8601-7' }] },
             subject: { reference: 'Patient/tx' },
           } satisfies fhir4.Observation,
-          request: { method: 'POST', url: 'Observation', ifNoneExist: 'identifier=urn:ecg-cds:finding|tx-1' },
+          request: {
+            method: 'POST',
+            url: 'Observation',
+            ifNoneExist: 'identifier=https://example.org/id/finding|tx-1',
+          },
         },
         {
           fullUrl: 'urn:uuid:8d2b6a52-4a44-4d3e-9a6c-3b2f6f1f0a02',
           resource: {
             resourceType: 'DiagnosticReport',
             status: 'preliminary',
-            identifier: [{ system: 'urn:ecg-cds:report', value: 'tx-1' }],
+            identifier: [{ system: 'https://example.org/id/report', value: 'tx-1' }],
             code: { coding: [{ system: 'http://loinc.org', code: '11524-6' }] },
             subject: { reference: 'Patient/tx' },
             result: [{ reference: 'urn:uuid:8d2b6a52-4a44-4d3e-9a6c-3b2f6f1f0a01' }],
@@ -276,7 +282,7 @@ describe('dev FHIR server', () => {
           request: {
             method: 'POST',
             url: 'DiagnosticReport',
-            ifNoneExist: 'identifier=urn:ecg-cds:report|tx-1',
+            ifNoneExist: 'identifier=https://example.org/id/report|tx-1',
           },
         },
       ],
@@ -297,10 +303,12 @@ describe('dev FHIR server', () => {
       ['200', '200'],
     );
     const reports = (
-      await s.agent.get('/fhir/DiagnosticReport?identifier=urn:ecg-cds:report|tx-1').expect(200)
+      await s.agent.get('/fhir/DiagnosticReport?identifier=https://example.org/id/report|tx-1').expect(200)
     ).body as fhir4.Bundle<fhir4.DiagnosticReport>;
     assert.equal(reports.total, 1);
-    const obs = (await s.agent.get('/fhir/Observation?identifier=urn:ecg-cds:finding|tx-1').expect(200)).body;
+    const obs = (
+      await s.agent.get('/fhir/Observation?identifier=https://example.org/id/finding|tx-1').expect(200)
+    ).body;
     assert.equal(obs.total, 1);
     assert.equal(
       reports.entry?.[0]?.resource?.result?.[0]?.reference,
@@ -315,17 +323,21 @@ describe('dev FHIR server', () => {
           resourceType: 'Observation',
           status: 'final',
           ...(i === badAt ? { valueQuantity: { value: 'high' as unknown as number } } : {}),
-          identifier: [{ system: 'urn:ecg-cds:big', value: `e${i}` }],
+          identifier: [{ system: 'https://example.org/id/big', value: `e${i}` }],
           code: { coding: [{ system: 'http://loinc.org', code: '8867-4' }] },
         },
-        request: { method: 'POST', url: 'Observation', ifNoneExist: `identifier=urn:ecg-cds:big|e${i}` },
+        request: {
+          method: 'POST',
+          url: 'Observation',
+          ifNoneExist: `identifier=https://example.org/id/big|e${i}`,
+        },
       }));
     const bad = await s.agent
       .post('/fhir')
       .send({ resourceType: 'Bundle', type: 'transaction', entry: entries(12, 7) });
     const oo = assertOutcome(bad, 400);
     assert.match(oo.issue[0]?.details?.text ?? '', /^Bundle\.entry\[7\]/);
-    const none = await s.agent.get('/fhir/Observation?identifier=urn:ecg-cds:big|e0').expect(200);
+    const none = await s.agent.get('/fhir/Observation?identifier=https://example.org/id/big|e0').expect(200);
     assert.equal(none.body.total, 0, 'nothing from the failed transaction remains');
 
     const good = await s.agent
@@ -344,13 +356,13 @@ describe('dev FHIR server', () => {
           resource: {
             resourceType: 'DiagnosticReport',
             status: 'preliminary',
-            identifier: [{ system: 'urn:ecg-cds:report', value: 'concurrent' }],
+            identifier: [{ system: 'https://example.org/id/report', value: 'concurrent' }],
             code: { text: `attempt ${n}` },
           },
           request: {
             method: 'POST',
             url: 'DiagnosticReport',
-            ifNoneExist: 'identifier=urn:ecg-cds:report|concurrent',
+            ifNoneExist: 'identifier=https://example.org/id/report|concurrent',
           },
         },
       ],
@@ -364,7 +376,7 @@ describe('dev FHIR server', () => {
     );
     assert.equal(results.filter((r) => r.body.entry[0].response.status === '201').length, 1);
     const found = await s.agent
-      .get('/fhir/DiagnosticReport?identifier=urn:ecg-cds:report|concurrent')
+      .get('/fhir/DiagnosticReport?identifier=https://example.org/id/report|concurrent')
       .expect(200);
     assert.equal(found.body.total, 1);
   });

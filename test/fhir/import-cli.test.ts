@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { promisify } from 'node:util';
 import express from 'express';
+import { RECORD_IDENTIFIER_SYSTEM } from '../../src/fhir/definitions/canonical.js';
 import { decodeEcgObservation } from '../../src/fhir/ecg-codec.js';
 import { FIXTURES, REPO_ROOT } from '../support/shared-data.js';
 
@@ -59,7 +60,8 @@ describe('ecg-cds import', () => {
     const obs = JSON.parse(r.stdout) as fhir4.Observation;
     assert.equal(obs.subject?.reference, 'Patient/p1');
     assert.equal(obs.code.coding?.[0]?.code, '34534-8');
-    assert.deepEqual(obs.identifier, [{ system: 'urn:ecg-cds:record', value: '00003_hr' }]);
+    assert.deepEqual(obs.identifier, [{ system: RECORD_IDENTIFIER_SYSTEM, value: '00003_hr' }]);
+    assert.equal(RECORD_IDENTIFIER_SYSTEM, 'http://localhost:8080/fhir/NamingSystem/ecg-cds-record');
     const ecg = decodeEcgObservation(obs);
     assert.equal(ecg.leads.length, 12);
     assert.equal(ecg.fs, 500);
@@ -74,7 +76,7 @@ describe('ecg-cds import', () => {
     assert.equal(second.stdout.trim(), 'obs1');
     assert.equal(store.size, 1);
     const cond = new URLSearchParams(seen[0]!.ifNoneExist);
-    assert.equal(cond.get('identifier'), 'urn:ecg-cds:record|A00004');
+    assert.equal(cond.get('identifier'), `${RECORD_IDENTIFIER_SYSTEM}|A00004`);
     assert.equal(cond.get('subject'), 'Patient/p9');
     assert.equal(seen[0]!.auth, 'Bearer tok-abc');
     assert.doesNotMatch(first.stderr + first.stdout, /tok-abc/);

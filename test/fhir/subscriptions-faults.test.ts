@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { loadConfig } from '../../src/config.js';
 import { createFhirClient } from '../../src/fhir/client.js';
+import { ANALYSIS_IDENTIFIER_SYSTEM } from '../../src/fhir/definitions/canonical.js';
 import { type Composed, compose } from '../../src/main.js';
 import { silentLogger } from '../../src/ops/log.js';
 import { type FaultyProxy, startFaultyProxy } from '../support/faulty-proxy.js';
@@ -99,7 +100,7 @@ describe('Subscriptions under FHIR faults', { timeout: 300_000 }, () => {
     const counter = createFhirClient({ baseUrl: proxy.url });
     const ids = new Map<string, number>();
     for await (const r of counter.searchAll('DiagnosticReport', {})) {
-      const id = r.identifier?.find((x) => x.system === 'urn:ecg-cds:analysis')?.value;
+      const id = r.identifier?.find((x) => x.system === ANALYSIS_IDENTIFIER_SYSTEM)?.value;
       if (id && versions.some((o) => JSON.stringify(r).includes(`Observation/${o.id}`))) {
         ids.set(id, (ids.get(id) ?? 0) + 1);
       }

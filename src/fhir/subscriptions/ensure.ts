@@ -6,19 +6,34 @@
  *   http://hl7.org/fhir/uv/subscriptions-backport/StructureDefinition/backport-subscription
  */
 import type { FhirAccess } from '../client.js';
+import { ECG_TOPIC, SUBSCRIPTION_TAG_SYSTEM } from '../definitions/canonical.js';
 import { ECG_OBSERVATION_CODES } from '../ecg-codec.js';
 
-export const SUBSCRIPTION_TAG = { system: 'urn:ecg-cds:subscription', code: 'rest-hook' } as const;
-export const TOPIC_TAG = { system: 'urn:ecg-cds:subscription', code: 'backport' } as const;
+/** `meta.tag` of our rest-hook Subscription (read at call time: the system follows FHIR_DEFINITIONS_BASE). */
+export const SUBSCRIPTION_TAG = {
+  get system(): string {
+    return SUBSCRIPTION_TAG_SYSTEM;
+  },
+  code: 'rest-hook',
+} as const;
+/** `meta.tag` of our topic-based (backport) Subscription. */
+export const TOPIC_TAG = {
+  get system(): string {
+    return SUBSCRIPTION_TAG_SYSTEM;
+  },
+  code: 'backport',
+} as const;
 const BACKPORT = 'http://hl7.org/fhir/uv/subscriptions-backport/StructureDefinition';
 const BACKPORT_PROFILE = `${BACKPORT}/backport-subscription`;
 /** Topic for ECG Observations; servers define their own canonicals, this one is ours by default. */
-export const DEFAULT_TOPIC = 'urn:ecg-cds:topic:ecg-observation';
+export function defaultTopic(): string {
+  return ECG_TOPIC;
+}
 
 export interface EnsureOptions {
   readonly publicBaseUrl: string;
   readonly secret: string;
-  /** Backport topic canonical (default {@link DEFAULT_TOPIC}). */
+  /** Backport topic canonical (default {@link defaultTopic}). */
   readonly topic?: string;
   /** Heartbeat period in seconds for the topic-based Subscription (default 60). */
   readonly heartbeatSeconds?: number;
@@ -51,7 +66,7 @@ export function backportSubscription(o: EnsureOptions): fhir4.Subscription {
     meta: { tag: [{ ...TOPIC_TAG }], profile: [BACKPORT_PROFILE] },
     status: 'requested',
     reason: 'ecg-cds: analyse new and updated ECG Observations',
-    criteria: o.topic ?? DEFAULT_TOPIC,
+    criteria: o.topic ?? defaultTopic(),
     _criteria: {
       extension: [
         {

@@ -114,50 +114,35 @@ export const SNOMED_OF_RHYTHM: Readonly<Record<RhythmClass, SnomedConcept | unde
 /** Unable-to-analyse codes that mean "too noisy": only these get the SNOMED "ECG artifact" conclusion. */
 export const NOISE_UNABLE_CODES: ReadonlySet<string> = new Set(['poor-signal-quality']);
 
-// Our own systems. URNs because the project owns no domain; each is stable once data are written.
+// Our own systems and extensions: canonical URLs under FHIR_DEFINITIONS_BASE, each defined by a resource
+// the service serves (src/fhir/definitions/). Re-exported as live bindings: the configured base applies.
+export {
+  AAMI_CLASS_SYSTEM,
+  ANALYSIS_IDENTIFIER_SYSTEM,
+  ANALYSIS_PART_IDENTIFIER_SYSTEM,
+  EXT,
+  FINDING_SYSTEM,
+  MODEL_IDENTIFIER_SYSTEM,
+  OVERRIDE_REASON_SYSTEM,
+  PROVENANCE_TAG_SYSTEM,
+  RHYTHM_CLASS_SYSTEM,
+  UNABLE_CODE_SYSTEM,
+} from '../definitions/canonical.js';
 
-/** Our finding codes (`FindingCode`); the same system as the CDS cards' `FINDING_SYSTEM`. */
-export const FINDING_SYSTEM = 'urn:ecg-cds:finding';
-/** Rhythm-model classes (`RhythmClass`, CinC 2017 labels N, A, O, ~). */
-export const RHYTHM_CLASS_SYSTEM = 'urn:ecg-cds:rhythm-class';
-/** AAMI EC57 beat classes N, S, V, F, Q: the `code` of our beat-count Observations. */
-export const AAMI_CLASS_SYSTEM = 'urn:ecg-cds:aami-class';
-/** Why an ECG could not be analysed (`UnableToAnalyse['code']`). */
-export const UNABLE_CODE_SYSTEM = 'urn:ecg-cds:unable';
+/** ISO/IEEE 11073-10101 (MDC) nomenclature: its FHIR system URI (https://hl7.org/fhir/R4/terminologies-systems.html). */
+export const MDC_SYSTEM = 'urn:iso:std:iso:11073:10101';
 
-/** Identifier of one analysis (source Observation version × model version): the DiagnosticReport's. */
-export const ANALYSIS_IDENTIFIER_SYSTEM = 'urn:ecg-cds:analysis';
-/** Identifiers of the Observations of one analysis: `<analysis key>.<part>`. */
-export const ANALYSIS_PART_IDENTIFIER_SYSTEM = 'urn:ecg-cds:analysis-part';
-/** Identifier of the Device that stands for one model-set version. */
-export const MODEL_IDENTIFIER_SYSTEM = 'urn:ecg-cds:model';
 /**
- * R4 Provenance has no `identifier`: it carries the analysis key as a `meta.tag` in this system instead, so
- * its `ifNoneExist` can be `_tag=<system>|<key>`.
+ * Standard codes for the beat counts, where one exists. ISO/IEEE 11073-10101 MDC_ECG_V_P_C_CNT
+ * ("ventricular premature contraction count", partition 2 SCADA, term code 16993; context-free code
+ * 2 × 65536 + 16993 = 148065, numbered as the MDC_ECG_LEAD codes 131072 + n of the R4 devicemetric-type
+ * value set, https://hl7.org/fhir/R4/valueset-devicemetric-type.html). MDC and LOINC have no count of the
+ * other AAMI classes over a recording (LOINC 8616-5 "Premature ventricular contractions" is a number rate,
+ * NRat, not a count): those are coded in our beat-class CodeSystem only. See docs/codes.md.
  */
-export const PROVENANCE_TAG_SYSTEM = 'urn:ecg-cds:provenance';
-
-/** Our extensions (R4 has no element for these). */
-export const EXT = {
-  /** DiagnosticReport: the model-set version string (valueString). */
-  modelVersion: 'urn:ecg-cds:extension:model-version',
-  /** DiagnosticReport: why the ECG could not be analysed (valueCoding in {@link UNABLE_CODE_SYSTEM}). */
-  unable: 'urn:ecg-cds:extension:unable',
-  /** DiagnosticReport: the rhythm model's label (valueCoding) and probability (valueDecimal), complex. */
-  rhythm: 'urn:ecg-cds:extension:rhythm',
-  /** DiagnosticReport: name of the lead beats were classified on (valueString). */
-  lead: 'urn:ecg-cds:extension:lead',
-  /** DiagnosticReport: length of the analysed ECG (valueQuantity, s). */
-  duration: 'urn:ecg-cds:extension:duration',
-  /** DiagnosticReport: fraction of the record where the analysis abstained (valueDecimal 0..1). */
-  abstainedFraction: 'urn:ecg-cds:extension:abstained-fraction',
-  /** DiagnosticReport: one limitation sentence each (valueString); R4 DiagnosticReport has no `note`. */
-  limitation: 'urn:ecg-cds:extension:limitation',
-  /** Observation (EKG impression): calibrated confidence of the finding (valueDecimal 0..1). */
-  confidence: 'urn:ecg-cds:extension:confidence',
-  /** Observation (EKG impression): first onset from the start of the ECG (valueQuantity, s). */
-  onset: 'urn:ecg-cds:extension:onset',
-} as const;
+export const MDC_OF_BEAT_COUNT: Readonly<Partial<Record<AamiClass, { code: string; display: string }>>> = {
+  V: { code: '148065', display: 'MDC_ECG_V_P_C_CNT' },
+};
 
 /** Display names of the AAMI classes, for the beat-count Observations. */
 export const AAMI_CLASS_DISPLAY: Readonly<Record<AamiClass, string>> = {

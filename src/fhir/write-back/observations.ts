@@ -3,7 +3,7 @@
  *  - one EKG impression (LOINC 8601-7) per finding: SNOMED CT + our finding code, confidence, evidence;
  *  - heart rate per the R4 vital-signs profile (LOINC 8867-4, UCUM /min, whole beats per minute;
  *    `dataAbsentReason` when the analysis found no reliable rate);
- *  - one beat count per AAMI class (valueInteger): V are the PVCs, S the PACs.
+ *  - one beat count per AAMI class (valueInteger): V are the PVCs (also coded MDC_ECG_V_P_C_CNT), S the PACs.
  * All derive from the source ECG Observation (`derivedFrom`) and name the model as their `device`, as the
  * AI Transparency IG's "Oxygen Saturation example with AI device" does.
  */
@@ -18,6 +18,8 @@ import {
   HEART_RATE_PROFILE,
   LOINC_EKG_IMPRESSION,
   LOINC_HEART_RATE,
+  MDC_OF_BEAT_COUNT,
+  MDC_SYSTEM,
   OBSERVATION_CATEGORY_SYSTEM,
   SNOMED_OF_FINDING,
   SNOMED_SYSTEM,
@@ -100,11 +102,17 @@ function roundBpm(bpm: number): number {
   return Math.round(bpm);
 }
 
+/** A standard code first where one exists (MDC for PVCs, see `MDC_OF_BEAT_COUNT`), then our beat class. */
 function beatCount(c: AamiClass, count: number, ctx: ObservationContext): fhir4.Observation {
   const display = AAMI_CLASS_DISPLAY[c];
+  const mdc = MDC_OF_BEAT_COUNT[c];
+  const coding: fhir4.Coding[] = [
+    ...(mdc ? [{ system: MDC_SYSTEM, code: mdc.code, display: mdc.display }] : []),
+    { system: AAMI_CLASS_SYSTEM, code: c, display },
+  ];
   return {
     ...base(PART.count(c), ctx),
-    code: { coding: [{ system: AAMI_CLASS_SYSTEM, code: c, display }], text: `${display}, count` },
+    code: { coding, text: `${display}, count` },
     valueInteger: count,
   };
 }
