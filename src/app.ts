@@ -28,6 +28,10 @@ export interface AppDeps {
   readonly extraRouters?: ReadonlyArray<{ readonly path: string; readonly router: Router }>;
   /** The embedded development FHIR server (demo mode only). */
   readonly devFhir?: Router;
+  /** The dev SMART authorization server (demo mode, #12-web): mounted at /fhir before the FHIR server. */
+  readonly devSmart?: Router;
+  /** The ECG viewer, demo EHR and their bundles (issue #12), mounted at `/`. */
+  readonly web?: Router;
   readonly modelsDir: string;
   /**
    * Serve /metrics on this (public) app behind `Authorization: Bearer <metricsToken>`. Unset: /metrics
@@ -59,7 +63,9 @@ export function createApp(deps: AppDeps): Express {
 
   app.use('/cds-services', cdsRouter({ ...deps.cds, log: deps.log, metrics: deps.metrics }));
   for (const r of deps.extraRouters ?? []) app.use(r.path, r.router);
+  if (deps.devFhir && deps.devSmart) app.use('/fhir', deps.devSmart);
   if (deps.devFhir) app.use('/fhir', deps.devFhir);
+  if (deps.web) app.use(deps.web);
 
   app.use((req, res) => {
     if (isFhirPath(req)) return sendOutcome(res, 404, 'not found');

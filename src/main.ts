@@ -37,15 +37,18 @@ import { definitionsRouter } from './fhir/definitions/routes.js';
 import { storeDefinitions } from './fhir/definitions/store.js';
 import { type SeededEcg, seedDemo } from './fhir/demo/seed.js';
 import { createDevFhirServer, type DevFhirServer } from './fhir/dev-server/index.js';
+import { createDevSmart } from './fhir/dev-server/smart.js';
 import { ECG_OBSERVATION_CODES } from './fhir/ecg-codec.js';
 import { readStoredResults } from './fhir/results.js';
 import type { ModelSet } from './fhir/stored-result.js';
 import { type ActivationState, activateSubscriptions } from './fhir/subscriptions/activate.js';
 import { type SubscriptionParts, wireSubscriptions } from './fhir/subscriptions/wire.js';
+import { analyze as analyzeEcg } from './inference/analyze.js';
 import { engineProvider, loadEngine, modelSetVersion } from './inference/model/engine.js';
 import { createLogger, type Logger } from './ops/log.js';
 import { createMetrics, type Metrics } from './ops/metrics.js';
 import { createMetricsApp } from './ops/metrics-http.js';
+import { webRouter } from './viewer/routes.js';
 
 export const REPO_ROOT = resolve(import.meta.dirname, '..');
 /** How long seed() waits for the FHIR server to activate our Subscriptions before going on. */
@@ -240,6 +243,30 @@ export async function compose(config: Config, log: Logger): Promise<Composed> {
   };
   const stopping = new AbortController();
 
+  // The SMART viewer and, in demo mode, the demo EHR with a dev SMART authorization server (issue #12, #12-web).
+  const devSmart = devFhir
+    ? createDevSmart({ fhirBaseUrl: config.fhir.baseUrl, appOrigin: config.publicBaseUrl })
+    : undefined;
+  const demoKey =
+    config.demo && config.auth.trustDevIssuer
+      ? await loadOrCreateDevKey(resolve(config.auth.devKeyPath))
+      : undefined;
+  const web = webRouter({
+    fhirServers,
+    fhirFor: (baseUrl, token) =>
+      createFhirClient({
+        baseUrl,
+        token,
+        retries: 0,
+        timeoutMs: config.fhir.timeoutMs,
+        maxResponseBytes: config.fhir.maxResponseBytes,
+      }),
+    // No worker pool yet (STYLE: one pool should own the sessions): bounded to 2 analyses at once here.
+    analyze: (ecg) => analyzeEcg(ecg, engine),
+    ...(demoKey ? { demoEhr: { devKey: demoKey, publicBaseUrl: config.publicBaseUrl } } : {}),
+    onBuildError: (err) => log.error({ event: 'web.bundle-failed', err: err.message }, 'web bundles failed'),
+  });
+
   const app = createApp({
     extraRouters: [
       { path: '/fhir/notify', router: subscriptions.router },
@@ -258,6 +285,8 @@ export async function compose(config: Config, log: Logger): Promise<Composed> {
       maxBodyBytes: config.maxBodyBytes,
     },
     ...(devFhir ? { devFhir: devFhir.router } : {}),
+    ...(devSmart ? { devSmart: devSmart.router } : {}),
+    web,
     async ready() {
       const checks: Record<string, string> = {
         models: `${models.version} on ${provider}`,
@@ -362,6 +391,9 @@ function banner(c: Composed, seeded: readonly SeededEcg[]): string {
   const lines = [
     '',
     `ecg-cds listening on ${base}  (models ${c.models.version})`,
+    ...(c.config.demo && c.config.auth.trustDevIssuer
+      ? [`  Demo EHR:        ${base}/   (start here: patients, their CDS cards, the SMART ECG viewer)`]
+      : []),
     `  CDS discovery:   ${base}/cds-services   (needs a JWT, see below)`,
     `  FHIR server:     ${c.config.fhir.baseUrl}${c.config.demo ? '   (embedded development server, demo data)' : ''}`,
     `  health:          ${base}/readyz`,
