@@ -158,9 +158,9 @@ function tracing(ecg: Loaded): HTMLElement {
   return section;
 }
 
-/** Open the window on the strongest finding's first salient span, else at the start. */
+/** Open the window on the strongest finding's first salient span, else the first noisy stretch, else the start. */
 function firstInterestingSecond(view: EcgView, length: number): number {
-  const s = view.findings.find((f) => f.saliency.length)?.saliency[0];
+  const s = view.findings.find((f) => f.saliency.length)?.saliency[0] ?? view.noisy[0];
   return s ? Math.max(0, Math.floor(s.start - length / 4)) : 0;
 }
 
@@ -210,7 +210,7 @@ async function comparison(client: Client, current: Loaded): Promise<void> {
   let previousRef: string | undefined;
   if (patient) {
     const bundle = (await client.request(
-      `Observation?patient=${encodeURIComponent(patient)}&code=${encodeURIComponent(ECG_CODES)}&_sort=-date&_count=20&_elements=id,effectiveDateTime,code,subject`,
+      `Observation?subject=${encodeURIComponent(`Patient/${patient}`)}&code=${encodeURIComponent(ECG_CODES)}&_sort=-date&_count=20&_elements=id,effectiveDateTime,code,subject`,
     )) as fhir4.Bundle;
     const older = (bundle.entry ?? [])
       .map((e) => e.resource as fhir4.Observation | undefined)

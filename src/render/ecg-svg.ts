@@ -32,6 +32,10 @@ export const LONG_RECORDING_S = 60;
 const LEFT_MM = 10;
 const RIGHT_MM = 5;
 const ROW_MM = 25;
+/** Strip rows: a 4 mm band for beat labels, then room for 1.8 mV up and 1.2 mV down of trace. */
+const STRIP_MM = 35;
+const STRIP_BASELINE_MM = 22;
+const STRIP_CLAMP = { up: 1.8, down: 1.2 };
 const TWELVE = [
   ['I', 'aVR', 'V1', 'V4'],
   ['II', 'aVL', 'V2', 'V5'],
@@ -119,18 +123,18 @@ export function renderStrips(trace: Trace, view?: EcgView, opts: StripOptions = 
   for (let t0 = start; t0 < end - 1e-9; t0 += rowSeconds) {
     const t1 = Math.min(end, t0 + rowSeconds);
     trace.leads.forEach((lead, i) => {
-      const b: Band = { t0, t1, x0: LEFT_MM, top, height: ROW_MM };
-      const baseline = top + ROW_MM * 0.6;
+      const b: Band = { t0, t1, x0: LEFT_MM, top, height: STRIP_MM };
+      const baseline = top + STRIP_BASELINE_MM;
       const a = annotate(b, view, i === 0);
       parts.push(
         `<g class="strip" data-lead="${esc(lead.name)}" data-start="${n(t0)}" data-end="${n(t1)}">${a.under}` +
-          `${calibrationPulse(1, baseline)}${tracePath(lead, trace.fs, t0, t1, LEFT_MM, baseline)}` +
-          `${label(LEFT_MM + 1, top + ROW_MM - 2, `${lead.name}  ${clock(t0)}`)}${a.over}</g>`,
+          `${calibrationPulse(1, baseline)}${tracePath(lead, trace.fs, t0, t1, LEFT_MM, baseline, STRIP_CLAMP)}` +
+          `${label(LEFT_MM + 1, top + STRIP_MM - 1.5, `${lead.name}  ${clock(t0)}`)}${a.over}</g>`,
       );
-      top += ROW_MM;
+      top += STRIP_MM;
     });
   }
-  return svgRoot(width, Math.max(top, ROW_MM) + 2, 'ecg-strips', parts.join(''));
+  return svgRoot(width, Math.max(top, STRIP_MM) + 2, 'ecg-strips', parts.join(''));
 }
 
 /** m:ss from the start of the recording. */

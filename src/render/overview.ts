@@ -59,7 +59,7 @@ export function renderOverview(view: EcgView, opts: OverviewOptions = {}): strin
       pen = false;
       return;
     }
-    segs.push(`${pen ? 'L' : 'M'}${n(x(((i + 0.5) / BINS) * dur))} ${n(y(bpm))}`);
+    segs.push(`${pen ? 'L' : 'M'}${n(x(((i + 0.5) / hr.length) * dur))} ${n(y(bpm))}`);
     pen = true;
   });
   parts.push(`<path class="hr-trend" d="${segs.join('')}" fill="none" stroke="#2563eb" stroke-width="1.5"/>`);
@@ -103,15 +103,19 @@ export function renderOverview(view: EcgView, opts: OverviewOptions = {}): strin
   );
 }
 
+/** Heart-rate trend bins: at least 5 s each, so one bin's median is a rate, not one RR interval. */
+const HR_BIN_S = 5;
+
 function binnedRate(view: EcgView, dur: number): (number | undefined)[] {
-  const bins: number[][] = Array.from({ length: BINS }, () => []);
+  const count = Math.max(1, Math.min(BINS, Math.ceil(dur / HR_BIN_S)));
+  const bins: number[][] = Array.from({ length: count }, () => []);
   const beats = view.beats;
   for (let i = 1; i < beats.length; i++) {
     const a = beats[i - 1]!;
     const b = beats[i]!;
     const rr = b.time - a.time;
     if (!a.reliable || !b.reliable || rr <= 0.2 || rr > 3) continue;
-    bins[Math.min(BINS - 1, Math.floor((b.time / dur) * BINS))]!.push(60 / rr);
+    bins[Math.min(count - 1, Math.floor((b.time / dur) * count))]!.push(60 / rr);
   }
   return bins.map((v) => {
     if (!v.length) return undefined;

@@ -70,11 +70,15 @@ export function tracePath(
   t1: number,
   x0: number,
   y: number,
+  clampMv: { readonly up: number; readonly down: number } = { up: CLAMP_MV, down: CLAMP_MV },
 ): string {
   const from = Math.max(0, Math.floor(t0 * fs));
   const to = Math.min(lead.samples.length, Math.ceil(t1 * fs));
   if (to <= from) return '';
   const mmPerSample = MM_PER_S / fs;
+  // Each band is drawn around its own median, as electrocardiographs restore the baseline for display:
+  // an electrode offset or slow wander must not push the tracing off its row.
+  const offset = bandMedian(lead, from, to);
   const parts: string[] = [];
   let pen = false;
   for (let i = from; i < to; i++) {
@@ -82,11 +86,20 @@ export function tracePath(
       pen = false;
       continue;
     }
-    const v = Math.max(-CLAMP_MV, Math.min(CLAMP_MV, lead.samples[i] ?? 0));
+    const v = Math.max(-clampMv.down, Math.min(clampMv.up, (lead.samples[i] ?? 0) - offset));
     parts.push(`${pen ? 'L' : 'M'}${n(x0 + (i - from) * mmPerSample)} ${n(y - v * MM_PER_MV)}`);
     pen = true;
   }
   return `<path class="trace" data-lead="${esc(lead.name)}" d="${parts.join('')}" fill="none" stroke="#111" stroke-width="0.25" stroke-linejoin="round"/>`;
+}
+
+/** Median of the valid samples in [from, to) (0 when none). */
+function bandMedian(lead: TraceLead, from: number, to: number): number {
+  const v: number[] = [];
+  for (let i = from; i < to; i++) if (!lead.invalid?.[i]) v.push(lead.samples[i] ?? 0);
+  if (!v.length) return 0;
+  v.sort((a, b) => a - b);
+  return v[v.length >> 1]!;
 }
 
 export interface Band {

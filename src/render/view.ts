@@ -6,7 +6,12 @@ import type { AnalysisResult } from '../inference/analysis/types.js';
 import type { EcgView, TimeSpan } from './types.js';
 
 /** Reduce an analysis (or an "unable to analyse") to what is drawn; `durationSeconds` for 'unable'. */
-export function viewOfAnalysis(result: AnalysisResult, durationSeconds: number): EcgView {
+export function viewOfAnalysis(
+  result: AnalysisResult,
+  durationSeconds: number,
+  /** For 'unable': the stretches a quality index found unreadable (the analysis keeps none). */
+  unreadable: readonly TimeSpan[] = [],
+): EcgView {
   if (result.status === 'unable')
     return {
       status: 'unable',
@@ -16,7 +21,7 @@ export function viewOfAnalysis(result: AnalysisResult, durationSeconds: number):
       beats: [],
       runs: [],
       findings: [],
-      noisy: [],
+      noisy: mergeSpans(unreadable),
       limitations: [],
     };
   const { beats, fs } = result;

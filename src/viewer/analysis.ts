@@ -13,6 +13,7 @@ import type { FhirAccess } from '../fhir/client.js';
 import { FhirRequestError } from '../fhir/client-errors.js';
 import { DecodeError, decodeEcgObservation } from '../fhir/ecg-codec.js';
 import type { AnalysisResult } from '../inference/analysis/types.js';
+import { signalQuality } from '../inference/dsp/quality.js';
 import { durationSeconds, type Ecg } from '../inference/ecg.js';
 import { viewOfAnalysis } from '../render/view.js';
 
@@ -54,7 +55,20 @@ export function analysisEndpoint(deps: AnalysisEndpointDeps): RequestHandler {
         .read('Observation', observation.slice('Observation/'.length));
       const ecg = decodeEcgObservation(obs);
       const result = await deps.analyze(ecg);
-      res.set('Cache-Control', 'no-store').json({ view: viewOfAnalysis(result, durationSeconds(ecg)) });
+      // A noisy ECG the analysis refused still shows where the noise is (shaded on the tracing).
+      const unreadable =
+        result.status === 'unable' && result.code === 'poor-signal-quality'
+          ? signalQuality(
+              ecg.leads.map((l) => l.samples),
+              ecg.fs,
+              { invalid: ecg.leads.map((l) => l.invalid) },
+            )
+              .filter((s) => !s.readable)
+              .map((s) => ({ start: s.start / ecg.fs, end: s.end / ecg.fs }))
+          : [];
+      res
+        .set('Cache-Control', 'no-store')
+        .json({ view: viewOfAnalysis(result, durationSeconds(ecg), unreadable) });
     } catch (err) {
       if (err instanceof DecodeError)
         return void res

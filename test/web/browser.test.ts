@@ -12,8 +12,8 @@ import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { Browser, Page } from 'playwright-core';
-import { REPO_ROOT } from '../support/shared-data.js';
 import { type RunningService, startService } from '../support/service.js';
+import { REPO_ROOT } from '../support/shared-data.js';
 
 const CHROMIUM = process.env['CHROMIUM_PATH'] ?? '/usr/bin/chromium';
 const SHOTS = join(REPO_ROOT, 'test-output', 'screenshots');
@@ -61,7 +61,9 @@ async function openPatient(page: Page, record: string): Promise<string[]> {
 }
 
 describe('demo EHR in chromium', { skip }, () => {
-  it('lists the demo patients and shows each one’s cards with the right indicator', { timeout: 300_000 }, async () => {
+  it('lists the demo patients and shows each one’s cards with the right indicator', {
+    timeout: 300_000,
+  }, async () => {
     const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
     const errors: string[] = [];
     page.on('pageerror', (e) => errors.push(e.message));
@@ -71,18 +73,40 @@ describe('demo EHR in chromium', { skip }, () => {
     for (const e of EXPECTED) {
       const indicators = await openPatient(page, e.record);
       if (e.indicator) assert.ok(indicators.includes(e.indicator), `${e.slug}: ${indicators.join(',')}`);
-      else assert.ok(!indicators.includes('warning') && !indicators.includes('critical'), `${e.slug}: ${indicators}`);
+      else
+        assert.ok(
+          !indicators.includes('warning') && !indicators.includes('critical'),
+          `${e.slug}: ${indicators}`,
+        );
       await page.screenshot({ path: join(SHOTS, `ehr-${e.slug}.png`), fullPage: true });
     }
     assert.deepEqual(errors, []);
     await page.close();
   });
 
-  it('"View ECG" launches the SMART viewer, which draws the ECG with beat labels and highlighted spans', { timeout: 180_000 }, async () => {
+  it('"View ECG" launches the SMART viewer, which draws the ECG with beat labels and highlighted spans', {
+    timeout: 180_000,
+  }, async () => {
     const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
     await page.goto(`${svc.base}/`);
     await page.waitForSelector('button.patient');
-    for (const slug of ['bigeminy', '12lead-af', 'af']) {
+    // A previous ECG for the AF patient (the sinus patient's strip, a year earlier), so the viewer
+    // shows it beside the current one.
+    const af = svc.seeded.find((x) => x.patient.record.includes('A00004'))!;
+    const sinus = svc.seeded.find((x) => x.patient.record.includes('A00007'))!;
+    const { id: _id, meta: _meta, identifier: _identifier, ...rest } = sinus.observation;
+    const earlier = new Date(Date.parse(af.observation.effectiveDateTime!) - 365 * 86_400_000).toISOString();
+    const created = await fetch(`${svc.base}/fhir/Observation`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/fhir+json' },
+      body: JSON.stringify({
+        ...rest,
+        subject: { reference: `Patient/${af.patient.id}` },
+        effectiveDateTime: earlier,
+      }),
+    });
+    assert.equal(created.status, 201);
+    for (const slug of ['bigeminy', '12lead-af', 'af', 'noisy']) {
       const e = EXPECTED.find((x) => x.slug === slug)!;
       await openPatient(page, e.record);
       const [viewer] = await Promise.all([
@@ -91,27 +115,44 @@ describe('demo EHR in chromium', { skip }, () => {
       ]);
       const errors: string[] = [];
       viewer.on('pageerror', (err) => errors.push(err.message));
-      await viewer.waitForSelector('svg.ecg-paper .beat-label', { timeout: 60_000 });
+      await viewer.waitForSelector('.tracing svg.ecg-paper path.trace', { timeout: 60_000 });
       assert.ok(new URL(viewer.url()).pathname === '/viewer', viewer.url());
       const counts = await viewer.$eval('.tracing', (t) => ({
         traces: t.querySelectorAll('svg.ecg-paper path.trace').length,
         labels: t.querySelectorAll('svg.ecg-paper text.beat-label').length,
         v: t.querySelectorAll('svg.ecg-paper text.beat-V').length,
         saliency: t.querySelectorAll('svg rect.saliency').length,
+        noisy: t.querySelectorAll('svg.ecg-paper rect.noisy').length,
         overview: t.querySelectorAll('svg.ecg-overview').length,
         // Painted, not just present: the first trace has a real on-screen width.
-        width: (t.querySelector('svg.ecg-paper path.trace') as SVGGraphicsElement | null)?.getBoundingClientRect().width ?? 0,
+        width: t.querySelector('svg.ecg-paper path.trace')?.getBoundingClientRect().width ?? 0,
       }));
       assert.ok(counts.traces > 0 && counts.width > 100, `${slug}: ${JSON.stringify(counts)}`);
-      assert.ok(counts.labels > 5, `${slug}: ${JSON.stringify(counts)}`);
-      assert.ok(counts.saliency > 0, `${slug}: highlighted spans ${JSON.stringify(counts)}`);
+      if (slug === 'noisy') {
+        // Unable to analyse: the tracing is still drawn, the noise shaded, the reason beside it.
+        assert.ok(counts.noisy > 0, `noise shaded: ${JSON.stringify(counts)}`);
+        assert.equal(counts.labels, 0);
+        assert.match((await viewer.locator('.evidence .unable').textContent()) ?? '', /poor signal quality/);
+      } else {
+        assert.ok(counts.labels > 5, `${slug}: ${JSON.stringify(counts)}`);
+        assert.ok(counts.saliency > 0, `${slug}: highlighted spans ${JSON.stringify(counts)}`);
+        assert.ok((await viewer.locator('.evidence .finding').count()) > 0);
+      }
       if (slug === 'bigeminy') {
         assert.ok(counts.v > 2, `V labels ${counts.v}`);
         assert.equal(counts.overview, 1, 'a 3-min recording gets the Holter overview');
       }
       if (slug === '12lead-af') assert.equal(counts.traces, 13, '12 leads + the rhythm strip');
-      assert.ok((await viewer.locator('.evidence .finding').count()) > 0);
-      await viewer.waitForSelector('#compare figure, #compare p:not(:has-text("Looking"))', { timeout: 60_000 });
+      await viewer.waitForSelector('#compare figure, #compare p:not(:has-text("Looking"))', {
+        timeout: 60_000,
+      });
+      if (slug === 'af') {
+        // The previous ECG beside this one, each drawn with its beat labels.
+        const sides = viewer.locator('#compare figure.side');
+        assert.equal(await sides.count(), 2);
+        assert.match((await sides.nth(1).textContent()) ?? '', /Previous ECG/);
+        assert.ok((await sides.nth(1).locator('text.beat-label').count()) > 5);
+      }
       await viewer.screenshot({ path: join(SHOTS, `viewer-${slug}.png`), fullPage: true });
       assert.deepEqual(errors, []);
       await viewer.close();
