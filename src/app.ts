@@ -7,7 +7,14 @@
  * express's default HTML error page, with its stack trace and file paths, is never reached.
  */
 import { join } from 'node:path';
-import express, { type Express, type NextFunction, type Request, type Response, type Router } from 'express';
+import express, {
+  type Express,
+  type NextFunction,
+  type Request,
+  type RequestHandler,
+  type Response,
+  type Router,
+} from 'express';
 import { type CdsRouterDeps, cdsRouter } from './cds-hooks/routes.js';
 import { sendOutcome } from './fhir/http-outcome.js';
 import { clientFault, correlationId, errSummary } from './ops/http-errors.js';
@@ -28,6 +35,8 @@ export interface AppDeps {
   readonly extraRouters?: ReadonlyArray<{ readonly path: string; readonly router: Router }>;
   /** The embedded development FHIR server (demo mode only). */
   readonly devFhir?: Router;
+  /** CORS for everything under `/fhir` (with `devFhir`): answers preflights before any auth (issue #12). */
+  readonly devFhirCors?: RequestHandler;
   /** The dev SMART authorization server (demo mode, #12-web): mounted at /fhir before the FHIR server. */
   readonly devSmart?: Router;
   /** The ECG viewer, demo EHR and their bundles (issue #12), mounted at `/`. */
@@ -62,6 +71,7 @@ export function createApp(deps: AppDeps): Express {
   });
 
   app.use('/cds-services', cdsRouter({ ...deps.cds, log: deps.log, metrics: deps.metrics }));
+  if (deps.devFhir && deps.devFhirCors) app.use('/fhir', deps.devFhirCors);
   for (const r of deps.extraRouters ?? []) app.use(r.path, r.router);
   if (deps.devFhir && deps.devSmart) app.use('/fhir', deps.devSmart);
   if (deps.devFhir) app.use('/fhir', deps.devFhir);

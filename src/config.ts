@@ -18,6 +18,16 @@ const csv = z.string().transform((s) =>
     .filter(Boolean),
 );
 
+/** True when `Intl` knows the IANA time zone `tz` (it throws a RangeError otherwise). */
+function isTimeZone(tz: string): boolean {
+  try {
+    new Intl.DateTimeFormat('en', { timeZone: tz });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 /** A variable holding JSON: parsed here, then validated by the schema piped after it. */
 function jsonText(name: string) {
   return z.string().transform((s, ctx) => {
@@ -76,7 +86,20 @@ const origins = z
     ),
   );
 
-const trustedIssuer = z.object({ iss: z.string().min(1), jwksUrl: z.string().url() });
+/**
+ * A trusted CDS client: its keys pinned by `jwksUrl`, an inline `jwks` or a `jwksFile` (at most one);
+ * with none, its tokens must name an allow-listed `jku` (src/cds-hooks/auth.ts).
+ */
+const trustedIssuer = z
+  .object({
+    iss: z.string().min(1),
+    jwksUrl: z.string().url().optional(),
+    jwks: z.object({ keys: z.array(z.looseObject({ kty: z.string() })) }).optional(),
+    jwksFile: z.string().min(1).optional(),
+  })
+  .refine((i) => [i.jwksUrl, i.jwks, i.jwksFile].filter((x) => x !== undefined).length <= 1, {
+    error: 'give at most one of jwksUrl, jwks, jwksFile',
+  });
 
 const indicator = z.enum(['critical', 'warning', 'info', 'none']);
 
@@ -120,6 +143,13 @@ const EnvSchema = z.object({
   HOOK_MAX_ECGS: z.coerce.number().int().min(1).max(20).default(5),
   /** Card indicator per finding code, JSON object overriding the defaults, e.g. {"sinus-rhythm":"info"}. */
   CARD_POLICY: jsonText('CARD_POLICY').pipe(z.record(z.string(), indicator)).optional(),
+  /** IANA time zone in which cards show an ECG's date and time, e.g. Europe/Berlin (default UTC). */
+  DISPLAY_TIME_ZONE: z
+    .string()
+    .default('UTC')
+    .refine(isTimeZone, { error: 'must be an IANA time zone such as UTC or Europe/Berlin' }),
+  /** Origins that may read the embedded FHIR server from a browser (CORS), JSON array or comma list, or `*`. */
+  FHIR_CORS_ORIGINS: csv.optional(),
   MODEL_CARD_URL: z.string().url().optional(),
   MAX_BODY_BYTES: z.coerce
     .number()
@@ -174,11 +204,18 @@ export interface Config {
     readonly tokens?: readonly string[];
     readonly snapshot?: string;
     readonly demoData: boolean;
+    /** Browser origins allowed by CORS on `/fhir` (FHIR_CORS_ORIGINS; default `*`: a development server). */
+    readonly corsOrigins: '*' | readonly string[];
   };
   readonly modelsDir: string;
   readonly provider: 'cpu' | 'cuda';
   readonly auth: {
-    readonly issuers: ReadonlyArray<{ iss: string; jwksUrl: string }>;
+    readonly issuers: ReadonlyArray<{
+      iss: string;
+      jwksUrl?: string;
+      jwks?: { keys: Array<Record<string, unknown>> };
+      jwksFile?: string;
+    }>;
     readonly jkuAllowList: readonly string[];
     readonly trustDevIssuer: boolean;
     readonly devKeyPath: string;
@@ -187,6 +224,8 @@ export interface Config {
     readonly budgetMs: number;
     readonly maxEcgs: number;
     readonly policy: Readonly<Record<string, Indicator>>;
+    /** IANA zone of the dates and times cards show (DISPLAY_TIME_ZONE). */
+    readonly timeZone: string;
   };
   readonly modelCardUrl: string;
   readonly maxBodyBytes: number;
@@ -243,6 +282,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       ...(e.DEV_FHIR_TOKENS ? { tokens: e.DEV_FHIR_TOKENS } : {}),
       ...(e.DEV_FHIR_SNAPSHOT ? { snapshot: e.DEV_FHIR_SNAPSHOT } : {}),
       demoData: e.DEMO_DATA ?? demo,
+      corsOrigins: !e.FHIR_CORS_ORIGINS || e.FHIR_CORS_ORIGINS.includes('*') ? '*' : e.FHIR_CORS_ORIGINS,
     },
     modelsDir: e.MODELS_DIR,
     provider: e.ORT_PROVIDER,
@@ -252,7 +292,12 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       trustDevIssuer: e.CDS_TRUST_DEV_ISSUER ?? demo,
       devKeyPath: e.DEV_KEY_PATH,
     },
-    hook: { budgetMs: e.HOOK_BUDGET_MS, maxEcgs: e.HOOK_MAX_ECGS, policy: e.CARD_POLICY ?? {} },
+    hook: {
+      budgetMs: e.HOOK_BUDGET_MS,
+      maxEcgs: e.HOOK_MAX_ECGS,
+      policy: e.CARD_POLICY ?? {},
+      timeZone: e.DISPLAY_TIME_ZONE,
+    },
     modelCardUrl: e.MODEL_CARD_URL ?? `${publicBaseUrl}/models/MODEL_CARD.md`,
     maxBodyBytes: e.MAX_BODY_BYTES,
     logLevel: e.LOG_LEVEL,

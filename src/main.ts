@@ -4,9 +4,11 @@
  * running this file listens. Without FHIR_BASE_URL it runs demo mode: the embedded FHIR server at /fhir
  * seeded with demo patients whose ECGs are analysed at start-up, and the local dev JWT issuer trusted.
  */
+import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { Express } from 'express';
+import type { JSONWebKeySet } from 'jose';
 import { createApp } from './app.js';
 import { createAnalysisWorker, createBullQueue, redisDeadLetterStore } from './batch/bullmq.js';
 import { type CatchUp, createCatchUp } from './batch/catchup.js';
@@ -19,7 +21,7 @@ import { type AnalysisJob, type AnalysisQueue, createInProcessQueue } from './ba
 import { scheduleNightly } from './batch/scheduler.js';
 import { OriginAllowList } from './cds-hooks/allowlist.js';
 import { createJwtVerifier, MemoryJtiCache, requireCdsJwt, type TrustedIssuer } from './cds-hooks/auth.js';
-import { cdsCors } from './cds-hooks/cors.js';
+import { cdsCors, fhirCors } from './cds-hooks/cors.js';
 import { devIssuer, devJwks, loadOrCreateDevKey } from './cds-hooks/dev-key.js';
 import { createFeedbackRecorder } from './cds-hooks/feedback.js';
 import { connectJtiRedis, RedisJtiCache } from './cds-hooks/jti-redis.js';
@@ -159,7 +161,13 @@ export async function compose(config: Config, log: Logger): Promise<Composed> {
         },
       );
 
-  const issuers: TrustedIssuer[] = config.auth.issuers.map((i) => ({ iss: i.iss, jwksUrl: i.jwksUrl }));
+  const issuers: TrustedIssuer[] = config.auth.issuers.map((i) => ({
+    iss: i.iss,
+    ...(i.jwksUrl ? { jwksUrl: i.jwksUrl } : {}),
+    // Pinned keys (issue #12): inline, or a local copy of the issuer's JWKS read once at start-up.
+    ...(i.jwks ? { jwks: i.jwks as unknown as JSONWebKeySet } : {}),
+    ...(i.jwksFile ? { jwks: JSON.parse(readFileSync(resolve(i.jwksFile), 'utf8')) as JSONWebKeySet } : {}),
+  }));
   if (config.auth.trustDevIssuer) {
     const key = await loadOrCreateDevKey(resolve(config.auth.devKeyPath));
     issuers.push({ iss: devIssuer, jwks: devJwks(key) });
@@ -217,6 +225,9 @@ export async function compose(config: Config, log: Logger): Promise<Composed> {
       modelCardUrl: config.modelCardUrl,
       policy: config.hook.policy,
       linkOrigins: [config.publicBaseUrl, config.fhir.baseUrl, ...config.fhir.serverAllowlist],
+      timeZone: config.hook.timeZone,
+      // The SMART ECG viewer (issue #12), launched from each card's "View ECG" link.
+      viewerLaunchUrl: `${config.publicBaseUrl}/viewer/launch`,
     },
     budgetMs: config.hook.budgetMs,
     maxEcgs: config.hook.maxEcgs,
@@ -284,7 +295,7 @@ export async function compose(config: Config, log: Logger): Promise<Composed> {
       feedback: createFeedbackRecorder({ log, metrics }),
       maxBodyBytes: config.maxBodyBytes,
     },
-    ...(devFhir ? { devFhir: devFhir.router } : {}),
+    ...(devFhir ? { devFhir: devFhir.router, devFhirCors: fhirCors(config.devFhir.corsOrigins) } : {}),
     ...(devSmart ? { devSmart: devSmart.router } : {}),
     web,
     async ready() {

@@ -124,7 +124,12 @@ export class MemoryJtiCache implements JtiCache {
   }
 }
 
-/** One trusted CDS Client (or identity provider) and where its public keys come from. */
+/**
+ * One trusted CDS Client (or identity provider) and where its public keys come from. With `jwks` or
+ * `jwksUrl` the issuer's keys are pinned: its tokens verify only against them, and a `jku` in their
+ * header is checked against the allow-list but never fetched (air-gapped sites, key pinning). With
+ * neither, its tokens must carry an allow-listed `jku`, which is then fetched.
+ */
 export interface TrustedIssuer {
   readonly iss: string;
   /** JWK Set URL, fetched and cached by jose. Use https in production. */
@@ -181,11 +186,12 @@ export function createJwtVerifier(opts: JwtVerifierOptions): JwtVerifier {
     return set;
   };
 
-  const issuerKeys = new Map<string, JWTVerifyGetKey>();
+  // Pinned keys per issuer; `undefined` for an issuer trusted with keys from its (allow-listed) `jku`.
+  const issuerKeys = new Map<string, JWTVerifyGetKey | undefined>();
   for (const issuer of opts.issuers) {
     if (issuer.jwks) issuerKeys.set(issuer.iss, createLocalJWKSet(issuer.jwks));
     else if (issuer.jwksUrl) issuerKeys.set(issuer.iss, remoteSet(issuer.jwksUrl));
-    else throw new TypeError(`trusted issuer ${issuer.iss} needs jwks or jwksUrl`);
+    else issuerKeys.set(issuer.iss, undefined);
   }
   for (const url of jkuAllowList) new URL(url); // fail at start-up on a typo, not at the first request
 
@@ -209,13 +215,13 @@ export function createJwtVerifier(opts: JwtVerifierOptions): JwtVerifier {
     if (!(ALLOWED_ALGORITHMS as readonly unknown[]).includes(alg)) throw new AuthError('alg_not_allowed');
     if (typeof kid !== 'string' || kid === '') throw new AuthError('missing_kid');
     if (typeof iss !== 'string') throw new AuthError('missing_claim');
-    const fromIssuer = issuerKeys.get(iss);
-    if (!fromIssuer) throw new AuthError('untrusted_issuer');
-    let keys = fromIssuer;
-    if (jku !== undefined) {
-      if (typeof jku !== 'string' || !jkuAllowList.has(jku)) throw new AuthError('jku_not_allowed');
-      keys = remoteSet(jku);
-    }
+    if (!issuerKeys.has(iss)) throw new AuthError('untrusted_issuer');
+    if (jku !== undefined && (typeof jku !== 'string' || !jkuAllowList.has(jku)))
+      throw new AuthError('jku_not_allowed');
+    // Pinned keys win over the header (issue #12): a `jku` is fetched only for an issuer without them.
+    const pinned = issuerKeys.get(iss);
+    const keys = pinned ?? (typeof jku === 'string' ? remoteSet(jku) : undefined);
+    if (!keys) throw new AuthError('jwks_unavailable');
 
     let payload: Awaited<ReturnType<typeof jwtVerify>>['payload'];
     try {

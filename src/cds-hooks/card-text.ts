@@ -45,3 +45,48 @@ export function md(s: unknown, max?: number): string {
 
 /** CDS Hooks: `summary` SHALL be under 140 characters. */
 export const SUMMARY_MAX = 139;
+
+const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
+/** FHIR R4 dateTime (https://hl7.org/fhir/R4/datatypes.html#dateTime); a time always carries a zone. */
+const FHIR_DATE_TIME =
+  /^(\d{4})(?:-(\d{2})(?:-(\d{2})(?:T\d{2}:\d{2}(?::\d{2}(?:\.\d{1,9})?)?(?:Z|[+-]\d{2}:\d{2}))?)?)?$/;
+
+/** A clinician's reading of a FHIR dateTime: its calendar date (and time) in one IANA zone. */
+export interface DisplayDate {
+  /** "3 Mar 2025" */
+  readonly date: string;
+  /** "3 Mar 2025 14:05", or the date alone when the source had no time of day. */
+  readonly dateTime: string;
+}
+
+/**
+ * A FHIR dateTime as "3 Mar 2025 14:05" in `timeZone` (month names spelled out here rather than taken
+ * from `Intl`, whose short English month differs between ICU versions, e.g. "Sept"). A date without a
+ * time stays that date whatever the zone; anything that is not a FHIR dateTime gives undefined.
+ */
+export function displayDate(value: string | undefined, timeZone: string): DisplayDate | undefined {
+  const m = value === undefined ? null : FHIR_DATE_TIME.exec(value);
+  if (!m) return undefined;
+  const [, y, mo, d] = m;
+  if (!value!.includes('T')) {
+    const date = [d ? String(Number(d)) : '', mo ? MONTHS[Number(mo) - 1] : '', y].filter(Boolean).join(' ');
+    return { date, dateTime: date };
+  }
+  const at = new Date(value!);
+  if (Number.isNaN(at.getTime())) return undefined;
+  const parts = Object.fromEntries(
+    new Intl.DateTimeFormat('en-GB', {
+      timeZone,
+      year: 'numeric',
+      month: 'numeric',
+      day: 'numeric',
+      hour: '2-digit',
+      minute: '2-digit',
+      hourCycle: 'h23',
+    })
+      .formatToParts(at)
+      .map((p) => [p.type, p.value]),
+  );
+  const date = `${Number(parts['day'])} ${MONTHS[Number(parts['month']) - 1]} ${parts['year']}`;
+  return { date, dateTime: `${date} ${parts['hour']}:${parts['minute']}` };
+}

@@ -19,6 +19,10 @@ export interface CdsCorsOptions {
   readonly exposeHeaders?: readonly string[];
   /** Seconds a browser may cache a preflight answer (default 600). */
   readonly maxAgeSec?: number;
+  /** Methods a preflight allows (default GET, POST, OPTIONS: the CDS endpoints). */
+  readonly allowMethods?: readonly string[];
+  /** Request headers a preflight allows (default Authorization, Content-Type). */
+  readonly allowHeaders?: readonly string[];
 }
 
 // `Authorization` must be listed by name: the `*` wildcard in Allow-Headers does not cover it (Fetch).
@@ -31,6 +35,8 @@ export function cdsCors(options: CdsCorsOptions = {}): RequestHandler {
   const allowed = origins === '*' ? undefined : new Set(origins);
   const expose = (options.exposeHeaders ?? ['Server-Timing', 'WWW-Authenticate']).join(', ');
   const maxAge = String(options.maxAgeSec ?? 600);
+  const methods = options.allowMethods?.join(', ') ?? ALLOW_METHODS;
+  const headers = options.allowHeaders?.join(', ') ?? ALLOW_HEADERS;
 
   return (req: Request, res: Response, next: NextFunction) => {
     const origin = req.get('origin');
@@ -43,8 +49,8 @@ export function cdsCors(options: CdsCorsOptions = {}): RequestHandler {
     }
     if (req.method === 'OPTIONS') {
       if (permitted) {
-        res.set('Access-Control-Allow-Methods', ALLOW_METHODS);
-        res.set('Access-Control-Allow-Headers', ALLOW_HEADERS);
+        res.set('Access-Control-Allow-Methods', methods);
+        res.set('Access-Control-Allow-Headers', headers);
         res.set('Access-Control-Max-Age', maxAge);
       }
       res.status(204).end();
@@ -52,4 +58,29 @@ export function cdsCors(options: CdsCorsOptions = {}): RequestHandler {
     }
     next();
   };
+}
+
+/**
+ * CORS for the embedded development FHIR server at `/fhir` (issue #12: the CDS Hooks sandbox, the demo
+ * EHR and the SMART viewer read it from a browser). Same rules as {@link cdsCors} — never credentials, so
+ * `*` stays safe for a development server — with the FHIR REST methods and the headers FHIR clients send
+ * (https://hl7.org/fhir/R4/http.html: `Prefer`, conditional `If-*`), and the ones they read back.
+ */
+export function fhirCors(origins: '*' | readonly string[] = '*'): RequestHandler {
+  return cdsCors({
+    origins,
+    allowMethods: ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'],
+    allowHeaders: [
+      'Authorization',
+      'Content-Type',
+      'Accept',
+      'Prefer',
+      'If-Match',
+      'If-None-Match',
+      'If-None-Exist',
+      'If-Modified-Since',
+      'X-Requested-With',
+    ],
+    exposeHeaders: ['Location', 'Content-Location', 'ETag', 'Last-Modified', 'WWW-Authenticate'],
+  });
 }

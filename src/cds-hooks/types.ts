@@ -59,6 +59,24 @@ export interface Source {
   readonly topic?: Coding;
 }
 
+/** https://cds-hooks.hl7.org/2.0/#action */
+export interface Action {
+  readonly type: 'create' | 'update' | 'delete';
+  readonly description: string;
+  /** For create and update: the FHIR resource. */
+  readonly resource?: fhir4.FhirResource;
+  /** For delete: `Type/id`. */
+  readonly resourceId?: string;
+}
+
+/** https://cds-hooks.hl7.org/2.0/#suggestion */
+export interface Suggestion {
+  readonly label: string;
+  readonly uuid?: string;
+  readonly isRecommended?: boolean;
+  readonly actions?: readonly Action[];
+}
+
 /** https://cds-hooks.hl7.org/2.0/#card-attributes */
 export interface Card {
   readonly uuid?: string;
@@ -67,6 +85,9 @@ export interface Card {
   readonly detail?: string;
   readonly indicator: 'info' | 'warning' | 'critical';
   readonly source: Source;
+  readonly suggestions?: readonly Suggestion[];
+  /** SHALL be present when `suggestions` is. */
+  readonly selectionBehavior?: 'at-most-one' | 'any';
   readonly overrideReasons?: readonly Coding[];
   readonly links?: readonly Link[];
 }

@@ -40,6 +40,8 @@ const SERVICE = '/cds-services/ecg-arrhythmia';
 const AUD = `${BASE}${SERVICE}`;
 const EHR = 'https://ehr.example.org';
 const KID = 'ehr-key-1';
+const JKU_ISSUER = 'https://jku-issuer.example.org';
+const UNREACHABLE_JKU = 'http://127.0.0.1:9/jwks.json';
 
 interface Keys {
   privateKey: CryptoKey;
@@ -117,8 +119,11 @@ describe('CDS client JWT authentication', () => {
       issuers: [
         { iss: EHR, jwksUrl: `${jwksBase}/jwks.json` },
         { iss: devIssuer, jwks: devJwks(devKey) },
+        // No pinned keys: this issuer's tokens name their key set with an allow-listed `jku`.
+        { iss: JKU_ISSUER },
       ],
-      jkuAllowList: [`${jwksBase}/jku.json`],
+      // The second one is never reachable (port 9, discard): an air-gapped site's view of a public JWKS.
+      jkuAllowList: [`${jwksBase}/jku.json`, UNREACHABLE_JKU],
     });
     app = express();
     app.use('/cds-services', cdsCors());
@@ -151,8 +156,24 @@ describe('CDS client JWT authentication', () => {
     await accepted(await mint(), `${SERVICE}?x=1`);
   });
 
-  it('accepts a token whose allow-listed jku holds the key', async () => {
-    await accepted(await mint({ header: { jku: `${jwksBase}/jku.json`, kid: 'jku-key' } }));
+  it('accepts a token whose allow-listed jku holds the key, from an issuer without pinned keys', async () => {
+    const body = await accepted(
+      await mint({ header: { jku: `${jwksBase}/jku.json`, kid: 'jku-key' }, claims: { iss: JKU_ISSUER } }),
+    );
+    assert.equal(body.iss, JKU_ISSUER);
+  });
+
+  it('pinned jwksUrl wins over jku: an allow-listed but unreachable jku still verifies (200)', async () => {
+    await accepted(await mint({ header: { jku: UNREACHABLE_JKU } }));
+  });
+
+  it('pinned jwksUrl wins over jku: a key only in the jku set is unknown to a pinned issuer → 401', async () => {
+    const token = await mint({ header: { jku: `${jwksBase}/jku.json`, kid: 'jku-key' } });
+    assert.equal(await refused(token), 'unknown_kid');
+  });
+
+  it('an issuer without pinned keys and a token without jku → 401', async () => {
+    assert.equal(await refused(await mint({ claims: { iss: JKU_ISSUER } })), 'jwks_unavailable');
   });
 
   it('alg none → 401', async () => {

@@ -93,12 +93,12 @@ describe('card text from hostile input', () => {
     assert.ok(!detail.includes(BOLD) && detail.includes('\\*\\*bold\\*\\*'));
     // Every input line continues one of our lines: no heading, list, table or code block of its own.
     for (const line of detail.split('\n')) {
-      assert.match(line, /^(?:$|\*\*|ECG: |Evidence:|Limitations:|Signal quality|Model version|- \S)/, line);
+      assert.match(line, /^(?:$|\*\*|Limitations: |Signal quality|Model |- \*\*)/, line);
     }
     const shown = shownText(detail);
-    assert.ok(shown.includes(`lead II ${LINK} ${IMG},`), shown);
+    assert.ok(shown.includes(`beats read on lead II ${LINK} ${IMG}.`), shown);
     assert.ok(shown.includes(`Atrial fibrillation ${ALL} <script>alert(1)</script>`), shown);
-    assert.ok(shown.includes(`- irregular RR in lead ${LINK}`), shown);
+    assert.ok(shown.includes(`: irregular RR in lead ${LINK};`), shown);
     // The summary is one line of plain text under 140 characters; the topic display likewise.
     assert.doesNotMatch(card.summary, /[\n\r]/);
     assert.ok(card.summary.length < 140);
@@ -106,15 +106,14 @@ describe('card text from hostile input', () => {
     assert.deepEqual(responseRuleErrors({ cards: [card] }), []);
   });
 
-  it('a well-formed dateTime is shown as it is; anything else in its place is escaped', () => {
+  it('a well-formed dateTime is shown as a date in the display zone; anything else is not shown at all', () => {
     const ok = hostile({ source: { observationId: 'e', effective: '2026-11-20T09:30:00.000+01:00' } });
-    assert.ok(
-      buildCards([{ result: ok }], opts)[0]!.detail!.includes('recorded 2026-11-20T09:30:00.000+01:00,'),
-    );
+    const [card] = buildCards([{ result: ok }], opts);
+    assert.ok(card!.detail!.includes('recorded 20 Nov 2026 08:30 (UTC),'), card!.detail);
+    assert.match(card!.summary, /of 20 Nov 2026 08:30/);
     const bad = hostile({ source: { observationId: 'e', effective: `2026-11-20 ${LINK}` } });
-    assert.ok(
-      buildCards([{ result: bad }], opts)[0]!.detail!.includes('recorded 2026\\-11\\-20 \\[click\\]'),
-    );
+    const [badCard] = buildCards([{ result: bad }], opts);
+    assert.doesNotMatch(`${badCard!.summary}${badCard!.detail}`, /recorded|2026/);
   });
 
   it('an "unable" card escapes the decoder reason that quotes the input', () => {

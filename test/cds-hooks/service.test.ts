@@ -72,7 +72,7 @@ describe('CDS Hooks ecg-arrhythmia service', { timeout: 120_000 }, () => {
     assert.equal(af.indicator, 'warning');
     assert.match(af.summary, /Atrial fibrillation/);
     assert.match(af.detail, /AI-generated, preliminary — requires clinician review/);
-    assert.match(af.detail, /Evidence:/);
+    assert.match(af.detail, /\*\*Atrial fibrillation or flutter\*\* \(\d+ %\)[^\n]*: burden/);
     assert.match(af.detail, /irregular/i);
     assert.ok(af.links.some((l: { url: string }) => /\/DiagnosticReport\/[\w-]+$/.test(l.url)));
     assert.ok(af.links.some((l: { url: string }) => /\/Observation\/[\w-]+$/.test(l.url)));

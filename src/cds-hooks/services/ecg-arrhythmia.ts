@@ -30,6 +30,11 @@ import { CdsError, type CdsRequest, type CdsResponse } from '../types.js';
 
 export const SERVICE_ID = 'ecg-arrhythmia';
 
+/** What the hook reads of an ECG before it needs the waveform: status, kind (12-lead), patient and time. */
+export const ECG_SUMMARY_ELEMENTS = 'status,code,subject,effective';
+/** LOINC 34534-8 "12 lead EKG panel": the code our codec gives an ECG with all twelve standard leads. */
+const TWELVE_LEAD_CODE = '34534-8';
+
 /**
  * Our own reports query (issue #13): each attempt gets this share of the budget, and a retry may start
  * until the second share ends, so both attempts leave a fifth of the budget for the rest of the call.
@@ -80,6 +85,10 @@ export function ecgArrhythmiaService(deps: EcgServiceDeps): CdsService {
       code: deps.ecgCodes,
       _sort: '-date',
       _count: String(deps.maxEcgs),
+      // Without waveforms (issue #12): R4 `_elements` keeps whole top-level elements only, so an ECG's
+      // `component`s (lead code and samples together) cannot be partly kept; the search carries none and
+      // the hook reads in full only the ECGs it must analyse (`withWaveform`). `id` and `meta` always stay.
+      _elements: ECG_SUMMARY_ELEMENTS,
     },
   });
   const reportQuery = (patient: string) => ({
@@ -171,14 +180,15 @@ export function ecgArrhythmiaService(deps: EcgServiceDeps): CdsService {
             unfetched.push(toUnfetched(obs, id, request.fhirServer ?? deps.reportBaseUrl));
             continue;
           }
+          let full: fhir4.Observation | undefined;
           if (!ref || ref.result.modelVersion !== deps.modelVersion) {
-            const full = now() < deadline ? await withWaveform(obs, fhir) : undefined;
+            full = now() < deadline ? await withWaveform(obs, fhir) : undefined;
             const fullProblem = full && full !== obs ? ecgEnvelopeProblem(full) : undefined;
             if (fullProblem) ref = invalidObservation(id, fullProblem, deps.modelVersion);
             else if (full && now() < deadline) ref = await analyzeForCard(full, deps);
             else deps.enqueue?.(obs);
           }
-          if (ref) inputs.push(toCardInput(ref, deps.reportBaseUrl, request.fhirServer, obs));
+          if (ref) inputs.push(toCardInput(ref, deps.reportBaseUrl, request.fhirServer, obs, full));
         }
       } else {
         // ECGs unreadable but our reports are there: show them, newest ECG first.
@@ -187,9 +197,11 @@ export function ecgArrhythmiaService(deps: EcgServiceDeps): CdsService {
         );
         for (const ref of refs.slice(0, deps.maxEcgs)) inputs.push(toCardInput(ref, deps.reportBaseUrl));
       }
+      // The comparison with the previous analysed ECG draws on every stored result already read.
+      const history = [...known.values()].map((ref) => ref.result);
       return {
         cards: [
-          ...buildCards(inputs, deps.cards),
+          ...buildCards(inputs, deps.cards, { patientId, history }),
           ...unfetched.map((u) => resultsUnfetchedCard(u, deps.cards)),
         ],
       };
@@ -251,17 +263,47 @@ function toCardInput(
   reportBase: string,
   fhirServer?: string,
   obs?: fhir4.Observation,
+  /** The same ECG read in full (with its components), when it was. */
+  full?: fhir4.Observation,
 ): CardInput {
   const ecgBase = fhirServer ?? reportBase;
   // Ids may come from the client's prefetch: encoded, they cannot steer the link's path.
   const obsId = encodeURIComponent(obs?.id ?? ref.result.source.observationId);
+  const reportUrl = ref.reportId
+    ? `${reportBase}/DiagnosticReport/${encodeURIComponent(ref.reportId)}`
+    : undefined;
+  // A suggested resource is written to the EHR's server: the report by relative reference when it
+  // lives there, by its absolute URL when our reports live elsewhere.
+  const sameServer = !fhirServer || sameBase(fhirServer, reportBase);
+  const reportReference =
+    ref.reportId && FHIR_ID.test(ref.reportId)
+      ? sameServer
+        ? `DiagnosticReport/${ref.reportId}`
+        : reportUrl
+      : undefined;
+  const leads = full ? leadCountOf(full) : obs ? leadCountOf(obs) : undefined;
   return {
     result: ref.result,
-    ...(ref.reportId
-      ? { reportUrl: `${reportBase}/DiagnosticReport/${encodeURIComponent(ref.reportId)}` }
-      : {}),
+    ...(reportUrl ? { reportUrl } : {}),
+    ...(reportReference ? { reportReference } : {}),
+    ...(leads ? { leadCount: leads } : {}),
     ecgUrl: `${ecgBase.replace(/\/+$/, '')}/Observation/${obsId}`,
   };
+}
+
+function sameBase(a: string, b: string): boolean {
+  return a.replace(/\/+$/, '') === b.replace(/\/+$/, '');
+}
+
+/** Leads of an ECG Observation: 12 for the 12-lead panel code, else its waveform components when present. */
+function leadCountOf(obs: fhir4.Observation): number | undefined {
+  if (obs.code?.coding?.some((c) => c?.code === TWELVE_LEAD_CODE)) return 12;
+  const components = Array.isArray(obs.component)
+    ? obs.component.filter((c) => c?.valueSampledData).length
+    : 0;
+  if (components > 0) return components;
+  const dims = obs.valueSampledData?.dimensions;
+  return typeof dims === 'number' && Number.isInteger(dims) && dims > 0 && dims <= 64 ? dims : undefined;
 }
 
 /**

@@ -21,6 +21,12 @@ export interface DemoPatient {
   readonly shows: string;
   /** Hours before start-up at which the ECG is dated. */
   readonly hoursAgo: number;
+  /**
+   * Sex and age from the source record where it gives them (MIT-BIH header, PTB-XL metadata; NSTDB 118e00
+   * is MIT-BIH 118), invented for CinC 2017, which publishes none; the day of birth is made up.
+   */
+  readonly gender: 'male' | 'female';
+  readonly birthDate: string;
 }
 
 export const DEMO_PATIENTS: readonly DemoPatient[] = [
@@ -31,6 +37,8 @@ export const DEMO_PATIENTS: readonly DemoPatient[] = [
     record: 'cinc2017/A00007',
     shows: 'normal sinus rhythm (CinC 2017 A00007, 30 s)',
     hoursAgo: 3,
+    gender: 'female',
+    birthDate: '1979-04-12',
   },
   {
     id: 'demo-af',
@@ -39,22 +47,28 @@ export const DEMO_PATIENTS: readonly DemoPatient[] = [
     record: 'cinc2017/A00004',
     shows: 'atrial fibrillation (CinC 2017 A00004, 30 s)',
     hoursAgo: 5,
+    gender: 'male',
+    birthDate: '1948-09-03',
   },
   {
     id: 'demo-bigeminy',
-    given: 'Victor',
+    given: 'Victoria',
     family: 'Bigeminy',
     record: 'mitdb/mitdb-119-21m-24m',
     shows: 'frequent PVCs with ventricular bigeminy and trigeminy (MIT-BIH 119, 3 min)',
     hoursAgo: 8,
+    gender: 'female',
+    birthDate: '1975-02-21',
   },
   {
     id: 'demo-af-runs',
-    given: 'Ada',
+    given: 'Adam',
     family: 'Holter',
     record: 'mitdb/mitdb-201-1m-4m',
     shows: 'atrial fibrillation (MIT-BIH 201, 3 min)',
     hoursAgo: 20,
+    gender: 'male',
+    birthDate: '1958-11-30',
   },
   {
     id: 'demo-12lead',
@@ -63,6 +77,8 @@ export const DEMO_PATIENTS: readonly DemoPatient[] = [
     record: 'ptbxl/00318_hr',
     shows: '12-lead ECG with atrial fibrillation (PTB-XL 318, 10 s)',
     hoursAgo: 26,
+    gender: 'male',
+    birthDate: '1970-06-15',
   },
   {
     id: 'demo-12lead-normal',
@@ -71,6 +87,8 @@ export const DEMO_PATIENTS: readonly DemoPatient[] = [
     record: 'ptbxl/00003_hr',
     shows: 'normal 12-lead ECG (PTB-XL 3, 10 s)',
     hoursAgo: 30,
+    gender: 'female',
+    birthDate: '1989-01-27',
   },
   {
     id: 'demo-noisy',
@@ -79,6 +97,8 @@ export const DEMO_PATIENTS: readonly DemoPatient[] = [
     record: 'nstdb/nstdb-118e00-5m-7m',
     shows: 'strip buried in electrode-motion noise at 0 dB (NSTDB 118e00, 2 min)',
     hoursAgo: 2,
+    gender: 'male',
+    birthDate: '1957-08-09',
   },
 ];
 
@@ -102,7 +122,8 @@ export async function seedDemo(
         resourceType: 'Patient',
         identifier: [patientIdentifier],
         name: [{ given: [p.given], family: p.family, text: `${p.given} ${p.family} (demo)` }],
-        gender: 'unknown',
+        gender: p.gender,
+        birthDate: p.birthDate,
       },
       { ifNoneExist: `identifier=${DEMO_IDENTIFIER_SYSTEM}|${p.id}` },
     );
