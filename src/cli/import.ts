@@ -7,7 +7,7 @@ import { readFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { loadConfig } from '../config.js';
 import { createFhirClient } from '../fhir/client.js';
-import { RECORD_IDENTIFIER_SYSTEM } from '../fhir/definitions/canonical.js';
+import { RECORD_IDENTIFIER_SYSTEM, setDefinitionsBase } from '../fhir/definitions/canonical.js';
 import { encodeEcgObservation } from '../fhir/ecg-codec.js';
 import { parsePtbxlDatabase, parsePtbxlRecordingDate } from '../inference/io/ptbxl.js';
 import { readWfdbRecord, recordBasePath } from '../inference/io/record.js';
@@ -21,6 +21,8 @@ export interface ImportOptions {
   /** FHIR base URL; without it the Observation is printed instead of created. */
   readonly fhir?: string;
   readonly token?: string;
+  /** Base of our canonical URLs (default: FHIR_DEFINITIONS_BASE from the environment). */
+  readonly definitionsBase?: string;
   /** The import time (tests fix it). */
   readonly now?: Date;
 }
@@ -59,7 +61,9 @@ export async function runImport(
   opts: ImportOptions,
   out: (s: string) => void = (s) => process.stdout.write(s),
 ): Promise<number> {
-  loadConfig(); // applies FHIR_DEFINITIONS_BASE to our identifier system (src/fhir/definitions/canonical.ts)
+  // Our identifier system's base: the caller's, else FHIR_DEFINITIONS_BASE (loadConfig applies it).
+  if (opts.definitionsBase) setDefinitionsBase(opts.definitionsBase);
+  else loadConfig();
   const { header, ecg } = await readWfdbRecord(opts.recordPath);
   const recordName = header.recordName || basename(recordBasePath(opts.recordPath));
   const identifier = { system: RECORD_IDENTIFIER_SYSTEM, value: recordName };

@@ -45,9 +45,10 @@ commands:
       record name) and print its id, or print the Observation JSON when --fhir is absent
   worker
       consume the analysis queue on REDIS_URL (BullMQ) against FHIR_BASE_URL until SIGTERM
-  subscriptions ensure
+  subscriptions ensure [--rotate]
       create or update the rest-hook (and, where supported, backport topic) Subscription on
-      FHIR_BASE_URL, notifying PUBLIC_BASE_URL/fhir/notify with SUBSCRIPTION_SECRET
+      FHIR_BASE_URL, notifying PUBLIC_BASE_URL/fhir/notify with a per-Subscription token derived from
+      SUBSCRIPTION_SECRET; --rotate revokes the current tokens and writes new ones
   backfill --since <date> [--until <date>] [--dry-run]
       run the nightly back-analysis now over ECGs updated in [since, until) against FHIR_BASE_URL,
       with a progress bar; --dry-run lists what would be analysed and writes nothing
@@ -296,8 +297,10 @@ async function main(argv: string[]): Promise<number> {
     return runWorker();
   }
   if (command === 'subscriptions' && sub === 'ensure') {
+    const extra = argv.slice(2);
+    if (extra.some((a) => a !== '--rotate')) throw new UsageError('subscriptions ensure takes only --rotate');
     const { runSubscriptionsEnsure } = await import('./subscriptions.js');
-    return runSubscriptionsEnsure();
+    return runSubscriptionsEnsure({ rotate: extra.includes('--rotate') });
   }
   if (command === 'backfill') {
     const { values } = parseArgs({

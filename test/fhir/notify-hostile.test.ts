@@ -87,6 +87,9 @@ describe('/fhir/notify and the error boundary under hostile input', { timeout: 1
       ['no secret', {}],
       ['wrong bearer', { authorization: 'Bearer wrong-secret-wrong-secret-0000' }],
       ['wrong header secret', { 'x-ecg-cds-secret': 'nope' }],
+      // The shape of a Subscription's notify token (issue #13 item 6), not derived from our secret.
+      ['forged notify token', { authorization: `Bearer ecgn1-${'0'.repeat(64)}` }],
+      ['the secret with the token prefix', { authorization: `Bearer ecgn1-${SECRET}` }],
       ['malformed signature', { 'x-signature': 'not-hex' }],
     ];
     for (const [b, body, type] of bodies)

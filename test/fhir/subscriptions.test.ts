@@ -4,7 +4,10 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { sign } from '../../src/fhir/subscriptions/verify.js';
+import { stateStoreAt } from '../../src/batch/checkpoint.js';
+import { ensureSubscriptions } from '../../src/fhir/subscriptions/ensure.js';
+import { createNotifyTokens } from '../../src/fhir/subscriptions/notify-token.js';
+import { bearerOf, sign } from '../../src/fhir/subscriptions/verify.js';
 import { type RunningService, startService } from '../support/service.js';
 
 const SECRET = 'test-subscription-secret-0123456789';
@@ -48,6 +51,9 @@ describe('FHIR Subscriptions', { timeout: 120_000 }, () => {
     assert.equal(subs.length, 1);
     assert.equal(subs[0]!.status, 'active');
     assert.equal(subs[0]!.channel.endpoint, `${s.base}/fhir/notify`);
+    // The header carries the Subscription's own notify token, never the secret (issue #13 item 6).
+    assert.match(subs[0]!.channel.header?.[0] ?? '', /^Authorization: Bearer ecgn1-[0-9a-f]{64}$/);
+    assert.ok(!JSON.stringify(subs[0]).includes(SECRET));
   });
 
   it('embedded delivery: creating an ECG Observation makes its DiagnosticReport appear', async () => {
@@ -150,5 +156,45 @@ describe('FHIR Subscriptions', { timeout: 120_000 }, () => {
     }
     assert.equal(await reportsFor(a.id!), 1);
     assert.equal(await reportsFor(b.id!), 1);
+  });
+
+  it('notify tokens: the header token authorises /fhir/notify only; --rotate revokes it', async () => {
+    const header = async () => {
+      for await (const x of fhir().searchAll('Subscription', {}))
+        return bearerOf(x.channel.header?.[0]?.replace(/^Authorization:\s*/i, ''));
+      return undefined;
+    };
+    const ping = (token: string) =>
+      notify('', { method: 'POST', headers: { authorization: `Bearer ${token}` } });
+    const old = (await header())!;
+    assert.equal((await ping(old)).status, 200);
+    // A token of the same shape derived from another secret, or for another generation, is refused.
+    const stranger = createNotifyTokens(
+      'another-secret-0123456789',
+      stateStoreAt({ redisPrefix: 'x', fhir: fhir() }, 'x'),
+    );
+    assert.equal((await ping(await stranger.tokenFor('rest-hook'))).status, 401);
+    // The token is no FHIR or CDS credential: the embedded server and the hook refuse it.
+    assert.equal(
+      (
+        await fetch(`${s.base}/cds-services/ecg-arrhythmia`, {
+          method: 'POST',
+          headers: { authorization: `Bearer ${old}` },
+        })
+      ).status,
+      401,
+    );
+
+    // What `ecg-cds subscriptions ensure --rotate` does, from another process's point of view.
+    const tokens = createNotifyTokens(
+      SECRET,
+      stateStoreAt({ redisPrefix: 'ecg-cds', fhir: fhir() }, 'notify-token'),
+    );
+    await ensureSubscriptions(fhir(), { publicBaseUrl: s.base, tokens, rotate: true });
+    const fresh = (await header())!;
+    assert.notEqual(fresh, old);
+    await new Promise((ok) => setTimeout(ok, 1100)); // the receiver re-reads the generation at most once a second
+    assert.equal((await ping(fresh)).status, 200);
+    assert.equal((await ping(old)).status, 401);
   });
 });

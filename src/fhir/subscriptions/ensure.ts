@@ -8,6 +8,7 @@
 import type { FhirAccess } from '../client.js';
 import { ECG_TOPIC, SUBSCRIPTION_TAG_SYSTEM } from '../definitions/canonical.js';
 import { ECG_OBSERVATION_CODES } from '../ecg-codec.js';
+import type { NotifyTokens } from './notify-token.js';
 
 /** `meta.tag` of our rest-hook Subscription (read at call time: the system follows FHIR_DEFINITIONS_BASE). */
 export const SUBSCRIPTION_TAG = {
@@ -32,7 +33,11 @@ export function defaultTopic(): string {
 
 export interface EnsureOptions {
   readonly publicBaseUrl: string;
-  readonly secret: string;
+  /**
+   * The per-Subscription notify token for `channel.header` (./notify-token.ts), never SUBSCRIPTION_SECRET:
+   * whoever may read a Subscription may read its header.
+   */
+  readonly token: string;
   /** Backport topic canonical (default {@link defaultTopic}). */
   readonly topic?: string;
   /** Heartbeat period in seconds for the topic-based Subscription (default 60). */
@@ -55,7 +60,7 @@ export function restHookSubscription(o: EnsureOptions): fhir4.Subscription {
       type: 'rest-hook',
       endpoint: `${o.publicBaseUrl}/fhir/notify`,
       payload: 'application/fhir+json',
-      header: [`Authorization: Bearer ${o.secret}`],
+      header: [`Authorization: Bearer ${o.token}`],
     },
   };
 }
@@ -80,7 +85,7 @@ export function backportSubscription(o: EnsureOptions): fhir4.Subscription {
       endpoint: `${o.publicBaseUrl}/fhir/notify`,
       payload: 'application/fhir+json',
       _payload: { extension: [{ url: `${BACKPORT}/backport-payload-content`, valueCode: 'id-only' }] },
-      header: [`Authorization: Bearer ${o.secret}`],
+      header: [`Authorization: Bearer ${o.token}`],
       extension: [
         { url: `${BACKPORT}/backport-heartbeat-period`, valueUnsignedInt: o.heartbeatSeconds ?? 60 },
         { url: `${BACKPORT}/backport-timeout`, valueUnsignedInt: 30 },
@@ -111,12 +116,28 @@ async function upsert(
   return { id: created.id ?? '', action: 'created' };
 }
 
-/** Create or update the rest-hook Subscription and, where supported, the backport one. */
-export async function ensureSubscriptions(fhir: FhirAccess, o: EnsureOptions): Promise<EnsureResult> {
-  const restHook = await upsert(fhir, restHookSubscription(o), SUBSCRIPTION_TAG);
+export interface EnsureSubscriptionsOptions extends Omit<EnsureOptions, 'token'> {
+  readonly tokens: NotifyTokens;
+  /** Revoke the current notify tokens first (`subscriptions ensure --rotate`). */
+  readonly rotate?: boolean;
+}
+
+/** Create or update the rest-hook Subscription and, where supported, the backport one, each with its token. */
+export async function ensureSubscriptions(
+  fhir: FhirAccess,
+  o: EnsureSubscriptionsOptions,
+): Promise<EnsureResult> {
+  const { tokens, rotate, ...rest } = o;
+  if (rotate) await tokens.rotate();
+  const restHook = await upsert(
+    fhir,
+    restHookSubscription({ ...rest, token: await tokens.tokenFor('rest-hook') }),
+    SUBSCRIPTION_TAG,
+  );
   const cs = await fhir.capabilities().catch(() => undefined);
   if (!cs || !supportsBackport(cs)) return { restHook };
-  return { restHook, backport: await upsert(fhir, backportSubscription(o), TOPIC_TAG) };
+  const backport = backportSubscription({ ...rest, token: await tokens.tokenFor('backport') });
+  return { restHook, backport: await upsert(fhir, backport, TOPIC_TAG) };
 }
 
 export interface OurSubscription {

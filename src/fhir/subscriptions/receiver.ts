@@ -4,6 +4,9 @@
  * - `PUT /fhir/notify/Observation/:id` with the resource (R4 rest-hook with payload);
  * - `POST` of the resource with an HMAC-SHA256 `X-Signature` (webhook style);
  * - Subscriptions Backport IG notification Bundles (handshake, heartbeat, event-notification).
+ * Senders prove themselves with the Subscription's notify token (`Authorization: Bearer`, what our
+ * Subscriptions' `channel.header` carries: ./notify-token.ts), SUBSCRIPTION_SECRET given out of band
+ * (bearer or `X-Ecg-Cds-Secret`), or an HMAC-SHA256 `X-Signature` keyed with the secret.
  * It answers 2xx as soon as the work is queued; the queue dedupes by Observation id + version.
  *
  * Order of checks (issue #11), cheapest and least revealing first: method and path (405/404), then the
@@ -38,13 +41,16 @@ import {
   NotifiedObservation,
   SubscriptionStatusParameters,
 } from './notify-schema.js';
-import { hasSharedSecret, hasValidSignature, looksLikeSignature } from './verify.js';
+import type { NotifyTokens } from './notify-token.js';
+import { bearerOf, hasSharedSecret, hasValidSignature, looksLikeSignature } from './verify.js';
 
 export interface ReceiverDeps {
   /** Keeps the gap tracker's counters across restarts (Redis or a FHIR `Basic`). */
   readonly gapState?: StateStore<GapState>;
-  /** Unset: every notification is refused (401). */
+  /** Unset: every notification is refused (401). Also the HMAC key of `X-Signature`. */
   readonly secret?: string;
+  /** Our Subscriptions' notify tokens (`Authorization: Bearer <token>`, ./notify-token.ts). */
+  readonly tokens?: NotifyTokens;
   readonly queue: AnalysisQueue;
   readonly fhir: FhirAccess;
   readonly metrics: Metrics;
@@ -112,12 +118,16 @@ export function createNotifyReceiver(deps: ReceiverDeps): Router {
   /** Headers only: who is sending, and is the body acceptable in type and size. Never reads the body. */
   const gate =
     (styleOf: (req: Request) => Style): RequestHandler =>
-    (req, res, next) => {
+    async (req, res, next) => {
       const style = styleOf(req);
       locals(res).style = style;
       const secret = deps.secret;
       let proof: Proof | undefined;
-      if (secret && hasSharedSecret(secret, req.get('authorization'), req.get('x-ecg-cds-secret')))
+      const bearer = bearerOf(req.get('authorization'));
+      // A Subscription's own token (what channel.header carries), or the secret itself given out of band.
+      if (secret && bearer !== undefined && deps.tokens && (await deps.tokens.accepts(bearer)))
+        proof = 'secret';
+      else if (secret && hasSharedSecret(secret, req.get('authorization'), req.get('x-ecg-cds-secret')))
         proof = 'secret';
       else if (secret && looksLikeSignature(req.get('x-signature'))) proof = 'signature';
       if (!proof) return deny(res, style);

@@ -15,13 +15,18 @@ function sameSecret(presented: string, secret: string): boolean {
   return timingSafeEqual(digest(presented), digest(secret));
 }
 
+/** The token of an `Authorization: Bearer <token>` header. */
+export function bearerOf(auth: string | undefined): string | undefined {
+  return /^Bearer\s+(\S+)$/i.exec(auth ?? '')?.[1];
+}
+
 /** True when the request carries the shared secret as a bearer token or in X-Ecg-Cds-Secret. */
 export function hasSharedSecret(
   secret: string,
   auth: string | undefined,
   header: string | undefined,
 ): boolean {
-  const bearer = /^Bearer\s+(\S+)$/i.exec(auth ?? '')?.[1];
+  const bearer = bearerOf(auth);
   // Both checks always run, so the time does not tell which header was tried.
   const byBearer = bearer !== undefined && sameSecret(bearer, secret);
   const byHeader = header !== undefined && sameSecret(header, secret);

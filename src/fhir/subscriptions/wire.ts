@@ -14,6 +14,7 @@ import type { DevFhirServer } from '../dev-server/index.js';
 import { type Delivery, startRestHookDelivery } from './delivery.js';
 import { ensureSubscriptions } from './ensure.js';
 import type { GapState } from './gaps.js';
+import { createNotifyTokens, type NotifyTokenState } from './notify-token.js';
 import { createNotifyReceiver } from './receiver.js';
 
 export interface SubscriptionParts {
@@ -39,17 +40,19 @@ export function wireSubscriptions(deps: {
   const { config, log } = deps;
   // Demo mode without a configured secret: a random one per process, known to both ends.
   const secret = config.subscriptions.secret ?? (deps.devFhir ? randomBytes(24).toString('hex') : undefined);
-  const gapState = stateStoreAt<GapState>(
-    {
-      ...(config.redisUrl ? { redisUrl: config.redisUrl } : {}),
-      redisPrefix: config.redisPrefix,
-      fhir: deps.backend,
-    },
-    'gaps',
-  );
+  const stateAt = {
+    ...(config.redisUrl ? { redisUrl: config.redisUrl } : {}),
+    redisPrefix: config.redisPrefix,
+    fhir: deps.backend,
+  };
+  const gapState = stateStoreAt<GapState>(stateAt, 'gaps');
+  // What our Subscriptions' channel.header carries instead of the secret (issue #13 item 6).
+  const tokenState = stateStoreAt<NotifyTokenState>(stateAt, 'notify-token');
+  const tokens = secret ? createNotifyTokens(secret, tokenState) : undefined;
   const router = createNotifyReceiver({
     gapState,
     ...(secret ? { secret } : {}),
+    ...(tokens ? { tokens } : {}),
     queue: deps.queue,
     fhir: deps.backend,
     metrics: deps.metrics,
@@ -69,17 +72,18 @@ export function wireSubscriptions(deps: {
     ...(delivery ? { delivery } : {}),
     async start() {
       if (!config.subscriptions.ensureAtStart) return false;
-      if (!secret) {
+      if (!tokens) {
         log.warn({ event: 'subscriptions.skipped', why: 'SUBSCRIPTION_SECRET is not set' });
         return false;
       }
-      const r = await ensureSubscriptions(deps.backend, { publicBaseUrl: config.publicBaseUrl, secret });
+      const r = await ensureSubscriptions(deps.backend, { publicBaseUrl: config.publicBaseUrl, tokens });
       log.info({ event: 'subscriptions.ensured', restHook: r.restHook, backport: r.backport });
       return true;
     },
     close() {
       delivery?.close();
       void gapState.close().catch(() => undefined);
+      void tokenState.close().catch(() => undefined);
     },
   };
 }
