@@ -6,14 +6,19 @@
  */
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
 import express from 'express';
+import { exportJWK, generateKeyPair, SignJWT } from 'jose';
 import request from 'supertest';
 import { fhirCors } from '../../src/cds-hooks/cors.js';
 import type { Card } from '../../src/cds-hooks/types.js';
 import { createLogger } from '../../src/ops/log.js';
 import { responseRuleErrors, schemaErrors } from '../support/cds-schema.js';
+import { r4SchemaErrors } from '../support/fhir-schema.js';
 
 import { shownText } from '../support/markdown.js';
 import { type RunningService, startService } from '../support/service.js';
@@ -105,6 +110,7 @@ describe('what the clinician sees (issue #12)', { timeout: 300_000 }, () => {
     );
     assert.deepEqual(resources.map((r) => r.resourceType).sort(), ['Condition', 'ServiceRequest']);
     for (const r of resources) {
+      assert.deepEqual(r4SchemaErrors(r), [], JSON.stringify(r));
       const res = await request(s.base).post(`/fhir/${r.resourceType}`).send(r);
       assert.equal(res.status, 201, res.text);
     }
@@ -231,5 +237,50 @@ describe('fhirCors with an allow list', () => {
       .set('Access-Control-Request-Method', 'DELETE');
     assert.equal(pre.status, 204);
     assert.equal(pre.headers['access-control-allow-methods'], undefined);
+  });
+});
+
+describe('a pinned issuer works offline (issue #12 item 5)', { timeout: 120_000 }, () => {
+  const SANDBOX = 'https://sandbox.cds-hooks.org';
+  // Allow-listed but unreachable from here (port 9, discard): the sandbox's public JWKS on an air-gapped site.
+  const JKU = 'http://127.0.0.1:9/.well-known/jwks.json';
+  let s: RunningService;
+  let dir: string;
+  let sign: (aud: string) => Promise<string>;
+
+  before(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'ecg-cds-jwks-'));
+    const { privateKey, publicKey } = await generateKeyPair('ES384', { extractable: true });
+    const jwksFile = join(dir, 'sandbox-jwks.json');
+    await writeFile(
+      jwksFile,
+      JSON.stringify({ keys: [{ ...(await exportJWK(publicKey)), kid: 'sb-1', alg: 'ES384' }] }),
+    );
+    sign = (aud) =>
+      new SignJWT({ jti: randomUUID() })
+        .setProtectedHeader({ alg: 'ES384', kid: 'sb-1', typ: 'JWT', jku: JKU })
+        .setIssuer(SANDBOX)
+        .setAudience(aud)
+        .setIssuedAt()
+        .setExpirationTime('2m')
+        .sign(privateKey);
+    s = await startService({
+      DEMO_DATA: 'false',
+      SUBSCRIPTIONS_ENSURE: 'false',
+      CDS_TRUSTED_ISSUERS: JSON.stringify([{ iss: SANDBOX, jwksFile }]),
+      CDS_JKU_ALLOWLIST: JKU,
+    });
+  });
+  after(async () => {
+    await s?.stop();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('a sandbox token with an allow-listed, unreachable jku verifies against the pinned jwksFile (200)', async () => {
+    const res = await request(s.base)
+      .get('/cds-services')
+      .set('Authorization', `Bearer ${await sign(`${s.base}/cds-services`)}`);
+    assert.equal(res.status, 200, res.text);
+    assert.equal(res.body.services[0].id, 'ecg-arrhythmia');
   });
 });
