@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { AI_NOTICE, buildCards, type CardInput, stableUuid } from '../../src/cds-hooks/cards.js';
 import type { Card } from '../../src/cds-hooks/types.js';
+import { ConfigError, loadConfig } from '../../src/config.js';
 import type { StoredResult } from '../../src/fhir/stored-result.js';
 import { responseRuleErrors, schemaErrors } from '../support/cds-schema.js';
 import { shownText } from '../support/markdown.js';
@@ -149,6 +150,16 @@ describe('buildCards: one card per ECG', () => {
     assert.match(berlin!.summary, /of 3 Mar 2025 14:05/);
     assert.ok(shownText(berlin!.detail!).includes('recorded 3 Mar 2025 14:05 (Europe/Berlin)'));
     for (const c of [utc!, berlin!]) assert.doesNotMatch(`${c.summary}${c.detail}`, /2025-03-03|T13:05/);
+  });
+
+  it('DISPLAY_TIME_ZONE: UTC by default, an IANA zone when set, a start-up error naming it otherwise', () => {
+    assert.equal(loadConfig({}).hook.timeZone, 'UTC');
+    assert.equal(loadConfig({ DISPLAY_TIME_ZONE: 'America/New_York' }).hook.timeZone, 'America/New_York');
+    assert.throws(() => loadConfig({ DISPLAY_TIME_ZONE: 'Mars/Olympus' }), (e: Error) => {
+      assert.ok(e instanceof ConfigError);
+      assert.match(e.message, /DISPLAY_TIME_ZONE: must be an IANA time zone/);
+      return true;
+    });
   });
 
   it('one card per ECG, newest first (input order does not matter), with stable uuids', () => {
