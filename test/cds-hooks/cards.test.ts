@@ -155,11 +155,14 @@ describe('buildCards: one card per ECG', () => {
   it('DISPLAY_TIME_ZONE: UTC by default, an IANA zone when set, a start-up error naming it otherwise', () => {
     assert.equal(loadConfig({}).hook.timeZone, 'UTC');
     assert.equal(loadConfig({ DISPLAY_TIME_ZONE: 'America/New_York' }).hook.timeZone, 'America/New_York');
-    assert.throws(() => loadConfig({ DISPLAY_TIME_ZONE: 'Mars/Olympus' }), (e: Error) => {
-      assert.ok(e instanceof ConfigError);
-      assert.match(e.message, /DISPLAY_TIME_ZONE: must be an IANA time zone/);
-      return true;
-    });
+    assert.throws(
+      () => loadConfig({ DISPLAY_TIME_ZONE: 'Mars/Olympus' }),
+      (e: Error) => {
+        assert.ok(e instanceof ConfigError);
+        assert.match(e.message, /DISPLAY_TIME_ZONE: must be an IANA time zone/);
+        return true;
+      },
+    );
   });
 
   it('one card per ECG, newest first (input order does not matter), with stable uuids', () => {
