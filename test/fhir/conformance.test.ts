@@ -15,6 +15,7 @@
  *     derived Observations with effective[x], AI-Provenance, no reusable secret in a Subscription.
  */
 import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { OperationOutcomeError, validateResource, validateTypedValue } from '@medplum/core';
@@ -30,7 +31,7 @@ import {
 import { ensureFhirDefinitions } from '../../src/fhir/dev-server/index.js';
 import { r4SchemaErrors } from '../support/fhir-schema.js';
 import { type RunningService, startService } from '../support/service.js';
-import { FIXTURES } from '../support/shared-data.js';
+import { FIXTURES, SHARED_DATA } from '../support/shared-data.js';
 
 const SECRET = 'conformance-test-subscription-secret-0123';
 const MB = 1024 * 1024;
@@ -120,9 +121,14 @@ describe('conformance of every resource we write', { timeout: 300_000 }, () => {
       const last = versions.at(-1);
       if (last && !last.deleted) written.push(last.resource as unknown as Json);
     }
-    for (const record of ['mitdb/mitdb-105-20m-22m', 'ptbxl/00003_hr', 'cinc2017/A00004']) {
+    // A 30-min MIT-BIH record (leads in 5-min parts) when the shared data are there.
+    const holter = join(SHARED_DATA, 'mitdb', '100');
+    const records = ['mitdb/mitdb-105-20m-22m', 'ptbxl/00003_hr', 'cinc2017/A00004'].map((r) =>
+      join(FIXTURES, r),
+    );
+    for (const recordPath of existsSync(`${holter}.hea`) ? [...records, holter] : records) {
       const definitionsBase = s.c.config.fhirDefinitionsBase;
-      await runImport({ recordPath: join(FIXTURES, record), patientId: 'p1', definitionsBase }, (text) => {
+      await runImport({ recordPath, patientId: 'p1', definitionsBase }, (text) => {
         written.push(JSON.parse(text) as Json);
       });
     }
