@@ -351,7 +351,6 @@ function suggestionsFor(
   const basis: SuggestionBasis = {
     patientId: c.patientId,
     reportReference: input.reportReference,
-    ...(r.source.effective && when ? { effective: r.source.effective } : {}),
     ecgText: `the ${ecgKind(r, input.leadCount).short}${when ? ` of ${when.dateTime}${zoneNote(c.tz)}` : ''}`,
     modelVersion: plain(r.modelVersion, 200),
   };

@@ -15,8 +15,6 @@ export interface SuggestionBasis {
   readonly patientId: string;
   /** Reference to our DiagnosticReport, relative (`DiagnosticReport/<id>`) or absolute. */
   readonly reportReference: string;
-  /** The ECG's recording time (FHIR dateTime), when known. */
-  readonly effective?: string;
   /** "the 12-lead ECG of 3 Mar 2025 14:05": for the note. */
   readonly ecgText: string;
   readonly modelVersion: string;
@@ -65,7 +63,7 @@ export function afProblemSuggestion(b: SuggestionBasis, uuid: string): Suggestio
       text: 'Atrial fibrillation',
     },
     subject: { reference: `Patient/${b.patientId}` },
-    ...(b.effective ? { onsetDateTime: b.effective } : {}),
+    // No onset: when AF began is unknown; the ECG only shows it was present then (said in the note).
     evidence: [{ detail: [{ reference: b.reportReference, display: 'AI ECG analysis report' }] }],
     note: [{ text: note(b, 'Atrial fibrillation or flutter') }],
   };
