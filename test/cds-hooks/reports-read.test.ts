@@ -167,7 +167,10 @@ describe('reading our reports: one retry, and no results made up or re-analysed'
       assert.equal(cards.length, 1, JSON.stringify(cards));
       const card = cards[0]!;
       assert.equal(card.indicator, 'info');
-      assert.match(card.summary, /AI results for the ECG( of \d{1,2} [A-Z][a-z]{2} \d{4} \d{2}:\d{2})? could not be fetched/);
+      assert.match(
+        card.summary,
+        /AI results for the ECG( of \d{1,2} [A-Z][a-z]{2} \d{4} \d{2}:\d{2})? could not be fetched/,
+      );
       assert.match(card.detail, /AI-generated, preliminary/);
       assert.match(card.detail, /not sent for a new analysis/);
       // No finding is made up: no topic, and no rhythm named.
