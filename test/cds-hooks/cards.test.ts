@@ -6,6 +6,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { AI_NOTICE, buildCards, type CardInput, stableUuid } from '../../src/cds-hooks/cards.js';
+import { leadCountOf } from '../../src/cds-hooks/services/ecg-arrhythmia.js';
 import type { Card } from '../../src/cds-hooks/types.js';
 import { ConfigError, loadConfig } from '../../src/config.js';
 import type { StoredResult } from '../../src/fhir/stored-result.js';
@@ -402,5 +403,44 @@ describe('buildCards: links and suggestions', () => {
       'dose',
     ])
       assert.ok(!text.includes(word), word);
+  });
+});
+
+describe('the ECG kind a card names, from the Observation', () => {
+  const lead = (code: string, part?: number): fhir4.ObservationComponent => ({
+    code: { coding: [{ system: 'urn:oid:2.16.840.1.113883.6.24', code }] },
+    valueSampledData: { origin: { value: 0 }, period: 2.8, dimensions: 1, data: '0 1 2' },
+    ...(part
+      ? {
+          extension: [
+            { url: 'http://hl7.org/fhir/StructureDefinition/observation-timeOffset', valueInteger: part },
+          ],
+        }
+      : {}),
+  });
+  const obs = (over: Partial<fhir4.Observation>): fhir4.Observation => ({
+    resourceType: 'Observation',
+    status: 'final',
+    code: { coding: [{ system: 'http://loinc.org', code: '11524-6' }] },
+    ...over,
+  });
+
+  it('12 for the 12-lead panel code (even without components, as in the _elements prefetch)', () => {
+    assert.equal(
+      leadCountOf(obs({ code: { coding: [{ system: 'http://loinc.org', code: '34534-8' }] } })),
+      12,
+    );
+  });
+
+  it('a long recording written in parts counts each lead once (2 leads × 3 parts → 2-lead)', () => {
+    const parts = [0, 300_000, 600_000].flatMap((t) => [
+      lead('131329', t || undefined),
+      lead('131330', t || undefined),
+    ]);
+    assert.equal(leadCountOf(obs({ component: parts })), 2);
+  });
+
+  it('unknown without components or dimensions', () => {
+    assert.equal(leadCountOf(obs({})), undefined);
   });
 });

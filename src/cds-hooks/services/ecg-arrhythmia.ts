@@ -295,13 +295,18 @@ function sameBase(a: string, b: string): boolean {
   return a.replace(/\/+$/, '') === b.replace(/\/+$/, '');
 }
 
-/** Leads of an ECG Observation: 12 for the 12-lead panel code, else its waveform components when present. */
-function leadCountOf(obs: fhir4.Observation): number | undefined {
+/**
+ * Leads of an ECG Observation: 12 for the 12-lead panel code, else the distinct lead codes of its waveform
+ * components (a long recording repeats each lead's component once per part, #13), when present.
+ */
+export function leadCountOf(obs: fhir4.Observation): number | undefined {
   if (obs.code?.coding?.some((c) => c?.code === TWELVE_LEAD_CODE)) return 12;
-  const components = Array.isArray(obs.component)
-    ? obs.component.filter((c) => c?.valueSampledData).length
-    : 0;
-  if (components > 0) return components;
+  const leads = new Set(
+    (Array.isArray(obs.component) ? obs.component : [])
+      .filter((c) => c?.valueSampledData)
+      .map((c) => JSON.stringify((c.code?.coding ?? []).map((x) => [x?.system, x?.code]))),
+  );
+  if (leads.size > 0) return leads.size;
   const dims = obs.valueSampledData?.dimensions;
   return typeof dims === 'number' && Number.isInteger(dims) && dims > 0 && dims <= 64 ? dims : undefined;
 }
