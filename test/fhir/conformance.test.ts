@@ -115,7 +115,10 @@ describe('conformance of every resource we write', { timeout: 300_000 }, () => {
     ).entry)
       if (e.resource.url) extensionDefs.set(e.resource.url, e.resource);
 
-    s = await startService({ SUBSCRIPTION_SECRET: SECRET, NIGHTLY_ENABLED: 'false' });
+    s = await startService(
+      { SUBSCRIPTION_SECRET: SECRET, NIGHTLY_ENABLED: 'false' },
+      { definitionsAtPublicBase: true },
+    );
     for (const d of ourStructureDefinitions()) extensionDefs.set(d.url, d as unknown as StructureDefinition);
     for (const versions of s.c.devFhir!.repo.exportVersions()) {
       const last = versions.at(-1);

@@ -124,7 +124,10 @@ async function servesAll(base: string, otherId: number): Promise<void> {
 describe('served in demo mode (embedded server behind a token)', { timeout: 120_000 }, () => {
   let demo: RunningService;
   before(async () => {
-    demo = await startService({ ...QUIET, DEV_FHIR_TOKENS: 'a-dev-token-for-the-fhir-server' });
+    demo = await startService(
+      { ...QUIET, DEV_FHIR_TOKENS: 'a-dev-token-for-the-fhir-server' },
+      { definitionsAtPublicBase: true },
+    );
   });
   after(async () => {
     await demo?.stop();
@@ -148,7 +151,10 @@ describe('served with an external FHIR_BASE_URL', { timeout: 120_000 }, () => {
   let hospital: TestFhirServer;
   before(async () => {
     hospital = await startFhirServer();
-    prod = await startService({ ...QUIET, FHIR_BASE_URL: hospital.base, CDS_TRUST_DEV_ISSUER: 'true' });
+    prod = await startService(
+      { ...QUIET, FHIR_BASE_URL: hospital.base, CDS_TRUST_DEV_ISSUER: 'true' },
+      { definitionsAtPublicBase: true },
+    );
   });
   after(async () => {
     await prod?.stop();

@@ -15,6 +15,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import { DEFAULT_DEFINITIONS_BASE } from '../../src/fhir/definitions/canonical.js';
 import { ANALYSIS_IDENTIFIER_SYSTEM } from '../../src/fhir/write-back/codes.js';
 import { REPO_ROOT } from '../../src/main.js';
 import { seedEcgs, until } from '../support/batch.js';
@@ -78,6 +79,8 @@ describe('readiness and catch-up (ecg-cds as a child process)', { timeout: 180_0
       PORT: String(port),
       HOST: '127.0.0.1',
       PUBLIC_BASE_URL: base,
+      // The canonical URLs this test process searches with (it loads no config: the default base).
+      FHIR_DEFINITIONS_BASE: DEFAULT_DEFINITIONS_BASE,
       FHIR_BASE_URL: fhir.base,
       SUBSCRIPTION_SECRET: SECRET,
       SUBSCRIPTIONS_ENSURE: 'true',

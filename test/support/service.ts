@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type DevKey, loadOrCreateDevKey, signDevToken } from '../../src/cds-hooks/dev-key.js';
 import { loadConfig } from '../../src/config.js';
+import { DEFAULT_DEFINITIONS_BASE } from '../../src/fhir/definitions/canonical.js';
 import type { SeededEcg } from '../../src/fhir/demo/seed.js';
 import { type Composed, compose } from '../../src/main.js';
 import { type Logger, silentLogger } from '../../src/ops/log.js';
@@ -37,7 +38,15 @@ export async function freePort(): Promise<number> {
 
 export async function startService(
   env: Record<string, string> = {},
-  opts: { readonly log?: Logger } = {},
+  opts: {
+    readonly log?: Logger;
+    /**
+     * Canonical URLs under this service's own PUBLIC_BASE_URL (the production default). Otherwise they are
+     * under the default base, as in every other process of a test run (CLI and worker children, composes
+     * without PUBLIC_BASE_URL), which must write and search the same systems as this service.
+     */
+    readonly definitionsAtPublicBase?: boolean;
+  } = {},
 ): Promise<RunningService> {
   const dir = await mkdtemp(join(tmpdir(), 'ecg-cds-test-'));
   const port = await freePort();
@@ -48,6 +57,7 @@ export async function startService(
     DEV_KEY_PATH: join(dir, 'dev-key.json'),
     LOG_LEVEL: 'silent',
     HOOK_BUDGET_MS: '10000',
+    ...(opts.definitionsAtPublicBase ? {} : { FHIR_DEFINITIONS_BASE: DEFAULT_DEFINITIONS_BASE }),
     ...env,
   });
   const c = await compose(config, opts.log ?? silentLogger);
