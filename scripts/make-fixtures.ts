@@ -93,6 +93,14 @@ const EXCERPTS: readonly Excerpt[] = [
     shows:
       'clean narrow-complex tachycardia at ~145 bpm, every beat N (issue #9: the old noise floor read all of it as noise); two unnamed leads, 128 Hz, format 212',
   },
+  {
+    db: 'svdb-dev',
+    record: '809',
+    fromMin: 16,
+    toMin: 19,
+    shows:
+      'a run of 105 supraventricular beats from 17:11 (issue #10: the SVT-run finding); two unnamed leads, 128 Hz, format 212',
+  },
 ];
 
 const CINC = [

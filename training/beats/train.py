@@ -362,7 +362,8 @@ def main() -> None:
     t0 = time.time()
     if args.reuse_cv:
         earlier = json.loads((REPO / "training/cache/beats" / args.reuse_cv / "summary.json").read_text())
-        if earlier["config"] != asdict(cfg) or earlier["data"] != args.data or "cv" not in earlier:
+        # settings added after that run have their defaults there (the behaviour before they existed)
+        if {**asdict(Config()), **earlier["config"]} != asdict(cfg) or earlier["data"] != args.data or "cv" not in earlier:
             raise SystemExit(f"--reuse-cv {args.reuse_cv}: that run used other settings or data")
         summary["cv"], summary["cv_seconds"], summary["cv_run"] = earlier["cv"], earlier["cv_seconds"], args.reuse_cv
         cache.mkdir(parents=True, exist_ok=True)

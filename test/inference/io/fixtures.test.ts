@@ -18,6 +18,7 @@ const EXCERPTS = [
   { path: 'mitdb/mitdb-119-21m-24m', source: 'mitdb/119', start: 453600, n: 64800 },
   { path: 'mitdb/mitdb-105-20m-22m', source: 'mitdb/105', start: 432000, n: 43200 },
   { path: 'nstdb/nstdb-118e00-5m-7m', source: 'nstdb/118e00', start: 108000, n: 43200 },
+  { path: 'svdb-dev/svdb-dev-809-16m-19m', source: 'svdb-dev/809', start: 122880, n: 23040 },
 ] as const;
 const WHOLE = [
   'cinc2017/A00004',
@@ -34,7 +35,7 @@ describe('fixture files', () => {
   test('every file listed in the README has the SHA-256 written there', async () => {
     const readme = await readFile(fixture('README.md'), 'utf8');
     const lines = [...readme.matchAll(/^([0-9a-f]{64}) {2}(\S+)$/gm)];
-    assert.equal(lines.length, 38); // 36 PhysioNet files + 2 HL7 FHIR example Observations
+    assert.equal(lines.length, 41); // 39 PhysioNet files + 2 HL7 FHIR example Observations
     for (const [, hash, file] of lines) {
       const actual = createHash('sha256')
         .update(await readFile(fixture(file!)))
