@@ -18,8 +18,10 @@ const EXCERPTS = [
   { path: 'mitdb/mitdb-119-21m-24m', source: 'mitdb/119', start: 453600, n: 64800 },
   { path: 'mitdb/mitdb-105-20m-22m', source: 'mitdb/105', start: 432000, n: 43200 },
   { path: 'nstdb/nstdb-118e00-5m-7m', source: 'nstdb/118e00', start: 108000, n: 43200 },
-  { path: 'svdb-dev/svdb-dev-809-16m-19m', source: 'svdb-dev/809', start: 122880, n: 23040 },
+  { path: 'svdb-dev/svdb-dev-809-16m-19m', source: 'svdb-dev/809', start: 122880, n: 23040, fs: 128, baseline: 0 },
 ] as const;
+const fsOf = (x: (typeof EXCERPTS)[number]): number => ('fs' in x ? x.fs : 360);
+const baselineOf = (x: (typeof EXCERPTS)[number]): number => ('baseline' in x ? x.baseline : 1024);
 const WHOLE = [
   'cinc2017/A00004',
   'cinc2017/A00007',
@@ -62,15 +64,15 @@ describe('fixture files', () => {
 
 describe('fixture records read and match their headers', () => {
   for (const x of EXCERPTS) {
-    test(`${x.path}: ${x.n} samples x 2 at 360 Hz, first values and checksums as in the header`, async () => {
+    test(`${x.path}: ${x.n} samples x 2 at ${fsOf(x)} Hz, first values and checksums as in the header`, async () => {
       const rec = await readWfdbRecord(fixture(x.path));
-      assert.equal(rec.ecg.fs, 360);
+      assert.equal(rec.ecg.fs, fsOf(x));
       assert.equal(rec.header.nSamples, x.n);
       assert.deepEqual(
         rec.header.signals.map((s) => [s.gain, s.baseline, s.units]),
         [
-          [200, 1024, 'mV'],
-          [200, 1024, 'mV'],
+          [200, baselineOf(x), 'mV'],
+          [200, baselineOf(x), 'mV'],
         ],
       );
       rec.header.signals.forEach((s, i) => {
