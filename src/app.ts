@@ -37,7 +37,7 @@ export interface AppDeps {
   readonly devFhir?: Router;
   /** CORS for everything under `/fhir` (with `devFhir`): answers preflights before any auth (issue #12). */
   readonly devFhirCors?: RequestHandler;
-  /** The dev SMART authorization server (demo mode, #12-web): mounted at /fhir before the FHIR server. */
+  /** The dev SMART authorization server (demo mode, issue #12): mounted at /fhir before the FHIR server. */
   readonly devSmart?: Router;
   /** The ECG viewer, demo EHR and their bundles (issue #12), mounted at `/`. */
   readonly web?: Router;

@@ -108,12 +108,18 @@ export async function compose(config: Config, log: Logger): Promise<Composed> {
   };
   log.info({ event: 'models.loaded', version: models.version, provider }, 'models loaded');
 
+  // The dev SMART authorization server (issue #12): its access tokens open the embedded server too.
+  const devSmart = config.demo
+    ? createDevSmart({ fhirBaseUrl: config.fhir.baseUrl, appOrigin: config.publicBaseUrl })
+    : undefined;
   const devFhir = config.demo
     ? await createDevFhirServer({
         baseUrl: config.fhir.baseUrl,
         maxBodyBytes: config.maxBodyBytes,
         ...(config.devFhir.snapshot ? { snapshotPath: config.devFhir.snapshot } : {}),
-        ...(config.devFhir.tokens ? { requireToken: tokenCheck(config.devFhir.tokens) } : {}),
+        ...(config.devFhir.tokens
+          ? { requireToken: anyOf(tokenCheck(config.devFhir.tokens), (h) => devSmart?.accepts(h) ?? false) }
+          : {}),
       })
     : undefined;
   // Our StructureDefinitions, CodeSystems and NamingSystems live in the embedded server too (issue #13).
@@ -254,10 +260,7 @@ export async function compose(config: Config, log: Logger): Promise<Composed> {
   };
   const stopping = new AbortController();
 
-  // The SMART viewer and, in demo mode, the demo EHR with a dev SMART authorization server (issue #12, #12-web).
-  const devSmart = devFhir
-    ? createDevSmart({ fhirBaseUrl: config.fhir.baseUrl, appOrigin: config.publicBaseUrl })
-    : undefined;
+  // The SMART viewer and, in demo mode, the demo EHR with a dev SMART authorization server (issue #12).
   const demoKey =
     config.demo && config.auth.trustDevIssuer
       ? await loadOrCreateDevKey(resolve(config.auth.devKeyPath))
@@ -387,6 +390,11 @@ export async function compose(config: Config, log: Logger): Promise<Composed> {
     },
   };
 }
+
+const anyOf =
+  (...checks: ((header: string | undefined) => boolean)[]) =>
+  (header: string | undefined): boolean =>
+    checks.some((c) => c(header));
 
 /** Constant-time-ish check of a bearer token against the configured dev tokens. */
 function tokenCheck(tokens: readonly string[]): (header: string | undefined) => boolean {

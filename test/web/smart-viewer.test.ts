@@ -182,3 +182,53 @@ describe('demo EHR server side', () => {
     assert.equal((await fetch(`${svc.base}/viewer/launch`)).status, 200);
   });
 });
+
+describe('with DEV_FHIR_TOKENS', () => {
+  let locked: RunningService;
+  before(async () => {
+    locked = await startService({ DEV_FHIR_TOKENS: 'static-dev-token-0123456789', DEMO_DATA: 'false' });
+  });
+  after(() => locked?.stop());
+
+  it('the embedded server also accepts the access tokens its SMART server issued, and only those', async () => {
+    const f = `${locked.base}/fhir`;
+    const conf = await fetch(`${f}/.well-known/smart-configuration`);
+    assert.equal(conf.status, 200, 'discovery stays open');
+    const { launch: id } = (await (
+      await fetch(`${f}/auth/launch`, {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/json' },
+        body: JSON.stringify({ patient: 'p1' }),
+      })
+    ).json()) as { launch: string };
+    const verifier = randomBytes(32).toString('base64url');
+    const q = new URLSearchParams({
+      response_type: 'code',
+      client_id: 'ecg-cds-viewer',
+      redirect_uri: `${locked.base}/viewer`,
+      aud: f,
+      launch: id,
+      code_challenge: createHash('sha256').update(verifier).digest('base64url'),
+      code_challenge_method: 'S256',
+    });
+    const code = new URL(
+      (await fetch(`${f}/auth/authorize?${q}`, { redirect: 'manual' })).headers.get('location')!,
+    ).searchParams.get('code')!;
+    const t = (await (
+      await fetch(`${f}/auth/token`, {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/x-www-form-urlencoded' },
+        body: new URLSearchParams({
+          grant_type: 'authorization_code',
+          code,
+          redirect_uri: `${locked.base}/viewer`,
+          code_verifier: verifier,
+        }),
+      })
+    ).json()) as { access_token: string };
+    assert.equal((await fetch(`${f}/Patient`)).status, 401);
+    assert.equal((await fetch(`${f}/Patient`, { headers: { Authorization: 'Bearer made-up' } })).status, 401);
+    const ok = await fetch(`${f}/Patient`, { headers: { Authorization: `Bearer ${t.access_token}` } });
+    assert.equal(ok.status, 200);
+  });
+});
