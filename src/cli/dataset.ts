@@ -102,13 +102,25 @@ export async function runDatasetBeats(opts: DatasetBeatsOptions): Promise<number
   if (names.length === 0) throw new Error(`${opts.db}: no records selected by "${opts.records}"`);
   await mkdir(opts.out, { recursive: true });
 
-  const parts: { windows: Float32Array; rr: Float32Array; labels: Int8Array; samples: Int32Array; leads: Int8Array }[] =
-    [];
+  const parts: {
+    windows: Float32Array;
+    rr: Float32Array;
+    labels: Int8Array;
+    samples: Int32Array;
+    leads: Int8Array;
+  }[] = [];
   const summaries: RecordSummary[] = [];
   const bar = progressBar(names.length, 'dataset beats');
   try {
     for (const name of names) {
-      const { part, summary } = await exportRecord(opts.db, name, opts.peaks, qrsLeads, beatLeads, labelSource);
+      const { part, summary } = await exportRecord(
+        opts.db,
+        name,
+        opts.peaks,
+        qrsLeads,
+        beatLeads,
+        labelSource,
+      );
       parts.push(part);
       summaries.push(summary);
       bar.tick(name);
@@ -219,7 +231,10 @@ async function exportRecord(
     // as analyze() and eval beats do: every lead, primary first (detectQrs places R on its first lead)
     const leads = qrsLeads === 'all' ? primaryLeadFirst(ecg).leads : [lead.samples];
     beatPeaks = detectQrs(leads, ecg.fs);
-    refOf = labelSource === 'none' ? new Int32Array(beatPeaks.length).fill(-2) : matchBeats(refSamples, beatPeaks, ecg.fs).detToRef;
+    refOf =
+      labelSource === 'none'
+        ? new Int32Array(beatPeaks.length).fill(-2)
+        : matchBeats(refSamples, beatPeaks, ecg.fs).detToRef;
   }
   const exportLeads = beatLeads === 'all' ? primaryLeadFirst(ecg).ordered : [lead];
   const perLead = exportLeads.map((l) => beatInputs(l.samples, ecg.fs, beatPeaks));

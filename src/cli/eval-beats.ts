@@ -93,7 +93,9 @@ export async function evaluateBeats(opts: {
       const anns = await readAnnotations(path, 'atr');
       const { lead, leads } = primaryLeadFirst(ecg);
       const peaks = detectQrs(leads, ecg.fs);
-      const beats = await classifyBeats(opts.model, lead.samples, ecg.fs, peaks);
+      // every lead, primary first: a model with a per-lead vote (manifest leadVote) averages over them,
+      // as analyze() does (there the other leads are ordered by quality; MIT-BIH and SVDB have two)
+      const beats = await classifyBeats(opts.model, leads, ecg.fs, peaks);
       const refs = referenceBeats(anns);
       const n = lead.samples.length;
       const m = matchBeats(

@@ -44,7 +44,7 @@ export async function analyze(ecg: Ecg, engine: Engine): Promise<AnalysisResult>
     invalid: ordered.map((l) => l.invalid),
   });
   const seconds = durationSeconds(ecg);
-  const { beatLead: lead, rhythmLeads } = chooseLeads(ordered, quality, seconds <= LONG_RECORD_S);
+  const { beatLead: lead, beatLeads, rhythmLeads } = chooseLeads(ordered, quality, seconds <= LONG_RECORD_S);
   // The autoencoder learned clean MIT-BIH beats, the beat model's training distribution: it gates beats.
   // The rhythm model, trained on other devices too (CinC 2017) with a noise class, is gated by the
   // statistical index alone.
@@ -62,7 +62,8 @@ export async function analyze(ecg: Ecg, engine: Engine): Promise<AnalysisResult>
     };
   const pacing = detectPacing(leads, ecg.fs, peaks);
   const dsp = t.lap();
-  const beats = (await classifyBeats(engine.beat, lead.samples, ecg.fs, peaks)).map((b) => ({
+  const beatSamples = beatLeads.map((l) => l.samples);
+  const beats = (await classifyBeats(engine.beat, beatSamples, ecg.fs, peaks)).map((b) => ({
     ...b,
     reliable: usable.isReliable(b.sample),
   }));

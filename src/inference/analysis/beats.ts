@@ -5,24 +5,42 @@ import { AAMI_CLASSES } from './aami.js';
 import { beatInputs, RR_FEATURE_COUNT, WINDOW_LENGTH, windowTensor } from './beat-input.js';
 import type { Beat } from './types.js';
 
-/** Classify every R peak of one lead (`samples` in mV at `fs`). */
+/**
+ * Classify every R peak (`samples` in mV at `fs`). With several leads (the beat lead first), each lead's
+ * beats go through the model in one batch and the calibrated probabilities are averaged per beat: a
+ * per-lead vote, for models trained on every lead's windows (manifest `leadVote`, issue #10: chosen by
+ * record-wise CV over MIT-BIH DS1 and svdb-dev). Extra leads beyond the manifest's `leadVote` are ignored.
+ */
 export async function classifyBeats(
   model: ModelSession,
-  samples: Float32Array,
+  samples: Float32Array | readonly Float32Array[],
   fs: number,
   peaks: Int32Array,
 ): Promise<Beat[]> {
   const n = peaks.length;
   if (n === 0) return [];
-  const { windows, rr } = beatInputs(samples, fs, peaks);
+  const all = samples instanceof Float32Array ? [samples] : samples;
+  const leads = all.slice(0, Math.max(1, model.manifest.leadVote ?? 1));
+  const L = leads.length;
   // The manifest says whether the model takes the record template as a second channel.
   const channels = model.manifest.inputs.find((i) => i.name === 'window')?.shape[1] === 2 ? 2 : 1;
+  const per = leads.map((x) => beatInputs(x, fs, peaks));
+  const size = n * channels * WINDOW_LENGTH;
+  const window = L === 1 ? windowTensor(per[0]!.windows, n, channels) : new Float32Array(L * size);
+  const rr = L === 1 ? per[0]!.rr : new Float32Array(L * n * RR_FEATURE_COUNT);
+  if (L > 1) {
+    per.forEach((p, j) => {
+      window.set(windowTensor(p.windows, n, channels), j * size);
+      rr.set(p.rr, j * n * RR_FEATURE_COUNT);
+    });
+  }
   const out = await model.run({
-    window: { data: windowTensor(windows, n, channels), dims: [n, channels, WINDOW_LENGTH] },
-    rr: { data: rr, dims: [n, RR_FEATURE_COUNT] },
+    window: { data: window, dims: [L * n, channels, WINDOW_LENGTH] },
+    rr: { data: rr, dims: [L * n, RR_FEATURE_COUNT] },
   });
   const k = AAMI_CLASSES.length;
-  const probs = softmaxRows(out['logits']!.data, k, model.manifest.temperature);
+  const all_ = softmaxRows(out['logits']!.data, k, model.manifest.temperature);
+  const probs = L === 1 ? all_ : meanOverLeads(all_, L, n * k);
   const beats: Beat[] = new Array(n);
   for (let i = 0; i < n; i++) {
     const row = Array.from(probs.subarray(i * k, (i + 1) * k));
@@ -37,4 +55,11 @@ export async function classifyBeats(
     };
   }
   return beats;
+}
+
+/** Mean of `L` consecutive blocks of `block` numbers. */
+function meanOverLeads(x: Float32Array, L: number, block: number): Float32Array {
+  const out = new Float32Array(block);
+  for (let j = 0; j < L; j++) for (let i = 0; i < block; i++) out[i]! += x[j * block + i]! / L;
+  return out;
 }

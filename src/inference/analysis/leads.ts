@@ -29,8 +29,13 @@ export function primaryLeadFirst(ecg: Ecg): { lead: Lead; leads: Float32Array[];
 }
 
 export interface LeadChoice {
-  /** The lead beats are classified on. */
+  /** The lead beats are classified on (timing, templates, the lead named in evidence). */
   readonly beatLead: Lead;
+  /**
+   * The beat lead, then every other lead cleanest first: a beat model with a per-lead vote (manifest
+   * `leadVote`) averages its probabilities over the first few.
+   */
+  readonly beatLeads: readonly Lead[];
   /** The leads the rhythm model reads, cleanest first. */
   readonly rhythmLeads: readonly Lead[];
   /** Mean quality index per lead, in `ordered` order. */
@@ -58,5 +63,6 @@ export function chooseLeads(
   const rhythmLeads = short
     ? [beatLead, ...rank.filter((i) => i !== beatIndex).map((i) => ordered[i]!)].slice(0, RHYTHM_LEADS)
     : [beatLead];
-  return { beatLead, rhythmLeads, leadQuality };
+  const beatLeads = [beatLead, ...rank.filter((i) => i !== beatIndex).map((i) => ordered[i]!)];
+  return { beatLead, beatLeads, rhythmLeads, leadQuality };
 }

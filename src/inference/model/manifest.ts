@@ -28,6 +28,11 @@ export interface ModelManifest {
   readonly temperature: number;
   /** Input contract the model was trained on, e.g. { name: "beat-input", version: 1 }. */
   readonly contract: { readonly name: string; readonly version: number };
+  /**
+   * Beat models only: the most leads whose calibrated probabilities are averaged per beat (a per-lead
+   * vote; the model was trained on every lead's windows). Absent or 1: the beat lead alone.
+   */
+  readonly leadVote?: number;
 }
 
 export class ModelLoadError extends Error {
@@ -58,6 +63,9 @@ export async function readManifest(dir: string, id: string): Promise<ModelManife
     problems.push('temperature must be a positive number');
   if (!m.contract || typeof m.contract.name !== 'string' || typeof m.contract.version !== 'number') {
     problems.push('contract missing');
+  }
+  if (m.leadVote !== undefined && !(Number.isInteger(m.leadVote) && m.leadVote >= 1 && m.leadVote <= 12)) {
+    problems.push('leadVote must be an integer from 1 to 12');
   }
   if (problems.length) throw new ModelLoadError(`${path}: invalid manifest: ${problems.join('; ')}`);
   return m as ModelManifest;
