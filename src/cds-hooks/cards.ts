@@ -14,7 +14,12 @@
 import { createHash } from 'node:crypto';
 import type { Indicator } from '../config.js';
 import type { StoredFinding, StoredResult } from '../fhir/stored-result.js';
-import { SNOMED_OF_FINDING, SNOMED_SYSTEM } from '../fhir/write-back/codes.js';
+import {
+  FINDING_SYSTEM,
+  OVERRIDE_REASON_SYSTEM,
+  SNOMED_OF_FINDING,
+  SNOMED_SYSTEM,
+} from '../fhir/write-back/codes.js';
 import { formatConfidence } from '../inference/analysis/calibration.js';
 import type { FindingCode } from '../inference/analysis/types.js';
 import { OriginAllowList } from './allowlist.js';
@@ -72,17 +77,23 @@ const AMBULATORY_SECONDS = 10 * 60;
 /** A newest ECG on which the model abstained this much gets a "limited analysis" card at least. */
 const LIMITED_ABSTENTION = 0.5;
 
-/** Findings without a SNOMED concept in our code list ("other rhythm") use our own code system. */
-export const FINDING_SYSTEM = 'urn:ecg-cds:finding';
+// Findings without a SNOMED concept in our code list ("other rhythm") use our own published code system
+// (FINDING_SYSTEM); override reasons are in OVERRIDE_REASON_SYSTEM. Both are canonical URLs under the
+// configured FHIR_DEFINITIONS_BASE (src/fhir/definitions/canonical.ts), live bindings set at start-up.
+export { FINDING_SYSTEM, OVERRIDE_REASON_SYSTEM };
 
-export const OVERRIDE_REASON_SYSTEM = 'urn:ecg-cds:override-reason';
 /** Offered with every card; CDS Hooks 2.0 requires `display` on each. */
-export const OVERRIDE_REASONS: readonly Coding[] = [
-  { system: OVERRIDE_REASON_SYSTEM, code: 'artifact', display: 'Signal artifact or misread ECG' },
-  { system: OVERRIDE_REASON_SYSTEM, code: 'disagree', display: 'Disagree with the interpretation' },
-  { system: OVERRIDE_REASON_SYSTEM, code: 'already-known', display: 'Already known and managed' },
-  { system: OVERRIDE_REASON_SYSTEM, code: 'not-relevant', display: 'Not relevant for this patient now' },
+export const OVERRIDE_REASON_CODES: readonly { readonly code: string; readonly display: string }[] = [
+  { code: 'artifact', display: 'Signal artifact or misread ECG' },
+  { code: 'disagree', display: 'Disagree with the interpretation' },
+  { code: 'already-known', display: 'Already known and managed' },
+  { code: 'not-relevant', display: 'Not relevant for this patient now' },
 ];
+
+/** The override reasons as codings in our (configured) system. */
+export function overrideReasons(): Coding[] {
+  return OVERRIDE_REASON_CODES.map((c) => ({ system: OVERRIDE_REASON_SYSTEM, ...c }));
+}
 
 export const AI_NOTICE = 'AI-generated, preliminary — requires clinician review.';
 
@@ -192,7 +203,7 @@ function ecgCard(
     indicator: lead.level,
     source: { label: c.opts.sourceLabel, url: c.opts.modelCardUrl, topic: topicOf(lead.f) },
     ...(suggestions.length ? { suggestions, selectionBehavior: 'any' as const } : {}),
-    overrideReasons: OVERRIDE_REASONS,
+    overrideReasons: overrideReasons(),
     ...linksOf(input, c),
   };
 }
@@ -317,7 +328,7 @@ function infoCard(input: CardInput, c: Ctx, kind: string, summaries: string[], b
     detail: [`**${AI_NOTICE}**`, '', ...body, '', modelLine(r)].join('\n'),
     indicator: 'info',
     source: { label: c.opts.sourceLabel, url: c.opts.modelCardUrl },
-    overrideReasons: OVERRIDE_REASONS,
+    overrideReasons: overrideReasons(),
     ...linksOf(input, c),
   };
 }

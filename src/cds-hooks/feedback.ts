@@ -4,7 +4,7 @@
  * Idempotent: a client retrying the same feedback (same card, outcome, reason and timestamp) counts once.
  *
  * Issue #11: the body is validated with zod at this edge (400 naming the field); the `reason` label only
- * takes the service's own override codes (OVERRIDE_REASONS, offered on every card), `none`, or `other`,
+ * takes the service's own override codes (OVERRIDE_REASON_CODES, offered on every card), `none`, or `other`,
  * so a client cannot mint Prometheus series; free text (`userComment`, `display`) is never logged, only
  * the comment's length.
  */
@@ -12,7 +12,7 @@ import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import type { Logger } from '../ops/log.js';
 import type { Metrics } from '../ops/metrics.js';
-import { OVERRIDE_REASON_SYSTEM, OVERRIDE_REASONS } from './cards.js';
+import { OVERRIDE_REASON_CODES, OVERRIDE_REASON_SYSTEM } from './cards.js';
 import { CdsError, type Coding, type FeedbackEntry } from './types.js';
 
 export interface FeedbackRecorder {
@@ -53,7 +53,7 @@ const BodySchema = z.object(
   { error: 'body must be {"feedback": [ ... ]}' },
 );
 
-const OWN_CODES = new Set(OVERRIDE_REASONS.map((c) => c.code));
+const OWN_CODES = new Set(OVERRIDE_REASON_CODES.map((c) => c.code));
 
 /**
  * The metric label for an override reason: one of our own codes (in our system), `none` when there is

@@ -9,7 +9,7 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { Writable } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
 import request from 'supertest';
-import { OVERRIDE_REASON_SYSTEM, OVERRIDE_REASONS } from '../../src/cds-hooks/cards.js';
+import { OVERRIDE_REASON_CODES, OVERRIDE_REASON_SYSTEM } from '../../src/cds-hooks/cards.js';
 import { loadConfig, redactedConfig } from '../../src/config.js';
 import { createLogger } from '../../src/ops/log.js';
 import { freePort, type RunningService, startService } from '../support/service.js';
@@ -99,7 +99,7 @@ describe('metrics surfaces', { timeout: 120_000 }, () => {
   });
 
   it('feedback: random override codes all count as "other"; our own codes count by name', async () => {
-    const own = new Set(OVERRIDE_REASONS.map((c) => c.code));
+    const own = new Set(OVERRIDE_REASON_CODES.map((c) => c.code));
     const send = async (reason: { system: string; code: string }) => {
       const body = {
         feedback: [

@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import request from 'supertest';
+import { OVERRIDE_REASON_SYSTEM } from '../../src/cds-hooks/cards.js';
 import { ECG_OBSERVATION_CODES } from '../../src/fhir/ecg-codec.js';
 import { responseRuleErrors, schemaErrors } from '../support/cds-schema.js';
 import { type RunningService, startService } from '../support/service.js';
@@ -224,7 +225,7 @@ describe('CDS Hooks ecg-arrhythmia service', { timeout: 120_000 }, () => {
           card: randomUUID(),
           outcome: 'overridden',
           overrideReason: {
-            reason: { system: 'urn:ecg-cds:override-reason', code: 'artifact', display: 'x' },
+            reason: { system: OVERRIDE_REASON_SYSTEM, code: 'artifact', display: 'x' },
           },
           outcomeTimestamp: new Date().toISOString(),
         },

@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { validateResource } from '@medplum/core';
 import type { Resource } from '@medplum/fhirtypes';
-import { OVERRIDE_REASONS } from '../../src/cds-hooks/cards.js';
+import { OVERRIDE_REASON_CODES } from '../../src/cds-hooks/cards.js';
 import { loadConfig } from '../../src/config.js';
 import * as canonical from '../../src/fhir/definitions/canonical.js';
 import { OVERRIDE_REASON_DISPLAY, ourDefinitions } from '../../src/fhir/definitions/resources.js';
@@ -81,7 +81,7 @@ describe('our definitions', () => {
 
   it("the override-reason CodeSystem has the cards' override reasons", () => {
     assert.deepEqual(
-      Object.fromEntries(OVERRIDE_REASONS.map((r) => [r.code, r.display])),
+      Object.fromEntries(OVERRIDE_REASON_CODES.map((r) => [r.code, r.display])),
       OVERRIDE_REASON_DISPLAY,
     );
   });

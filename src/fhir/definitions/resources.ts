@@ -95,7 +95,7 @@ const DECODE_UNABLE_DISPLAY: Readonly<Record<DecodeErrorCode, string>> = {
   'overlapping-segments': 'Overlapping segments',
 };
 
-/** The CDS cards' override reasons (src/cds-hooks/cards.ts OVERRIDE_REASONS; a test keeps them equal). */
+/** The CDS cards' override reasons (src/cds-hooks/cards.ts OVERRIDE_REASON_CODES; a test keeps them equal). */
 export const OVERRIDE_REASON_DISPLAY: Concepts = {
   artifact: 'Signal artifact or misread ECG',
   disagree: 'Disagree with the interpretation',
