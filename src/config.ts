@@ -3,6 +3,7 @@
  * (STYLE: config in one place). Secrets (FHIR_TOKEN, SUBSCRIPTION_SECRET) come only from env and are
  * never logged: `redactedConfig()` is what start-up prints.
  */
+import { availableParallelism } from 'node:os';
 import { resolve } from 'node:path';
 import { z } from 'zod';
 import { setDefinitionsBase } from './fhir/definitions/canonical.js';
@@ -130,6 +131,8 @@ const EnvSchema = z.object({
   DEMO_DATA: bool.optional(),
   MODELS_DIR: z.string().default(resolve(import.meta.dirname, '..', 'models')),
   ORT_PROVIDER: z.enum(['cpu', 'cuda']).default('cpu'),
+  /** Worker threads of the analysis pool (decode + analysis off the event loop); default: the cores. */
+  ANALYSIS_WORKERS: z.coerce.number().int().min(1).max(64).default(availableParallelism()),
   /** JSON array of {"iss": "...", "jwksUrl": "https://..."}: the CDS clients we trust. */
   CDS_TRUSTED_ISSUERS: jsonText('CDS_TRUSTED_ISSUERS').pipe(z.array(trustedIssuer)).optional(),
   /** JWKS URLs a token's `jku` header may name. */
@@ -209,6 +212,8 @@ export interface Config {
   };
   readonly modelsDir: string;
   readonly provider: 'cpu' | 'cuda';
+  /** Worker threads of the analysis pool (ANALYSIS_WORKERS). */
+  readonly analysisWorkers: number;
   readonly auth: {
     readonly issuers: ReadonlyArray<{
       iss: string;
@@ -286,6 +291,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     },
     modelsDir: e.MODELS_DIR,
     provider: e.ORT_PROVIDER,
+    analysisWorkers: e.ANALYSIS_WORKERS,
     auth: {
       issuers: e.CDS_TRUSTED_ISSUERS ?? [],
       jkuAllowList: e.CDS_JKU_ALLOWLIST ?? [],

@@ -9,6 +9,7 @@ import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { Express } from 'express';
 import type { JSONWebKeySet } from 'jose';
+import { createAnalysisPool } from './analysis-pool/pool.js';
 import { createApp } from './app.js';
 import { createAnalysisWorker, createBullQueue, redisDeadLetterStore } from './batch/bullmq.js';
 import { type CatchUp, createCatchUp } from './batch/catchup.js';
@@ -45,8 +46,6 @@ import { readStoredResults } from './fhir/results.js';
 import type { ModelSet } from './fhir/stored-result.js';
 import { type ActivationState, activateSubscriptions } from './fhir/subscriptions/activate.js';
 import { type SubscriptionParts, wireSubscriptions } from './fhir/subscriptions/wire.js';
-import { analyze as analyzeEcg } from './inference/analyze.js';
-import { engineProvider, loadEngine, modelSetVersion } from './inference/model/engine.js';
 import { createLogger, type Logger } from './ops/log.js';
 import { createMetrics, type Metrics } from './ops/metrics.js';
 import { createMetricsApp } from './ops/metrics-http.js';
@@ -95,18 +94,24 @@ export async function compose(config: Config, log: Logger): Promise<Composed> {
   // Our canonical URLs follow FHIR_DEFINITIONS_BASE (loadConfig sets it too; a Config built otherwise counts).
   setDefinitionsBase(config.fhirDefinitionsBase);
   const metrics = createMetrics({ defaultMetrics: true });
-  const engine = await loadEngine(config.modelsDir, {
+  // The worker threads that own the ONNX sessions (STYLE): every analysis below is submitted to them.
+  const pool = await createAnalysisPool({
+    modelsDir: config.modelsDir,
     provider: config.provider,
-    warn: (message) => log.warn({ event: 'models.provider-fallback' }, message),
+    size: config.analysisWorkers,
   });
-  const provider = engineProvider(engine);
+  for (const message of pool.info.warnings) log.warn({ event: 'models.provider-fallback' }, message);
+  const provider = pool.info.provider;
   metrics.provider.set({ provider }, 1);
   const models: ModelSet = {
     name: 'ecg-cds',
-    version: modelSetVersion(engine),
+    version: pool.info.version,
     modelCardUrl: config.modelCardUrl,
   };
-  log.info({ event: 'models.loaded', version: models.version, provider }, 'models loaded');
+  log.info(
+    { event: 'models.loaded', version: models.version, provider, workers: pool.size },
+    'models loaded',
+  );
 
   // The dev SMART authorization server (issue #12): its access tokens open the embedded server too.
   const devSmart = config.demo
@@ -136,7 +141,13 @@ export async function compose(config: Config, log: Logger): Promise<Composed> {
     { log, onRecover: () => void catchUp.trigger('reconnect') },
   );
   const backend = watch.fhir;
-  const analyzerDeps: ObservationAnalyzerDeps = { engine, models, writer: backend, log, metrics };
+  const analyzerDeps: ObservationAnalyzerDeps = {
+    analyze: (obs) => pool.result(obs),
+    models,
+    writer: backend,
+    log,
+    metrics,
+  };
   const analyze = (obs: fhir4.Observation, trigger: Parameters<Composed['analyze']>[1]) =>
     analyzeObservation(obs, analyzerDeps, trigger);
 
@@ -275,8 +286,8 @@ export async function compose(config: Config, log: Logger): Promise<Composed> {
         timeoutMs: config.fhir.timeoutMs,
         maxResponseBytes: config.fhir.maxResponseBytes,
       }),
-    // No worker pool yet (STYLE: one pool should own the sessions): bounded to 2 analyses at once here.
-    analyze: (ecg) => analyzeEcg(ecg, engine),
+    // Decoded and analysed in the pool; the endpoint still bounds its own share (2 at once).
+    view: (obs) => pool.view(obs),
     ...(demoKey ? { demoEhr: { devKey: demoKey, publicBaseUrl: config.publicBaseUrl } } : {}),
     onBuildError: (err) => log.error({ event: 'web.bundle-failed', err: err.message }, 'web bundles failed'),
   });
@@ -386,7 +397,7 @@ export async function compose(config: Config, log: Logger): Promise<Composed> {
       await Promise.race([catchUp.idle(), new Promise((ok) => setTimeout(ok, 2000).unref())]);
       await deadLetters.close();
       await devFhir?.close();
-      await engine.dispose();
+      await pool.close();
     },
   };
 }

@@ -20,14 +20,20 @@ export interface TransactionWriter {
   transaction(bundle: fhir4.Bundle): Promise<fhir4.Bundle>;
 }
 
+/**
+ * Decode, analyse and summarise one ECG Observation (what a worker of the analysis pool runs, see
+ * src/analysis-pool/); never throws for bad ECGs.
+ */
+export type ResultAnalyzer = (obs: fhir4.Observation) => Promise<StoredResult>;
+
 export interface ObservationAnalyzerDeps {
-  readonly engine: Engine;
+  /** Off the event loop in the service: the analysis pool's `result` (STYLE: HTTP and jobs submit to it). */
+  readonly analyze: ResultAnalyzer;
   readonly models: ModelSet;
   /** Omitted: analyse only (dry run). */
   readonly writer?: TransactionWriter;
   readonly log: Logger;
   readonly metrics: Metrics;
-  readonly limits?: Partial<CodecLimits>;
 }
 
 export interface AnalysedEcg {
@@ -56,21 +62,7 @@ export async function analyzeObservation(
   if (!obs.id) throw new Error('the ECG Observation has no id: store it before analysing');
   const source = sourceOf(obs);
   const t0 = performance.now();
-  let result: StoredResult;
-  try {
-    const ecg = decodeEcgObservation(obs, deps.limits);
-    result = summarize(await analyze(ecg, deps.engine), source, deps.models.version);
-  } catch (err) {
-    if (!(err instanceof DecodeError)) throw err;
-    result = {
-      source,
-      modelVersion: deps.models.version,
-      status: 'unable',
-      unable: { code: `decode-${err.code}`, reason: err.message },
-      findings: [],
-      limitations: [],
-    };
-  }
+  const result = await deps.analyze(obs);
   const ms = performance.now() - t0;
   const outcome = result.status === 'unable' ? 'unable' : (result.findings[0]?.code ?? 'none');
   deps.metrics.analyses.inc({ result: outcome, trigger });
@@ -101,6 +93,33 @@ export async function analyzeObservation(
     'ECG analysed',
   );
   return { result, ...(reportId ? { reportId } : {}) };
+}
+
+/**
+ * Decode → analyse → summarise: the CPU-bound part of {@link analyzeObservation}, run by the pool's
+ * workers. A DecodeError becomes a stored 'unable' result.
+ */
+export async function resultOf(
+  obs: fhir4.Observation,
+  engine: Engine,
+  modelVersion: string,
+  limits?: Partial<CodecLimits>,
+): Promise<StoredResult> {
+  const source = sourceOf(obs);
+  try {
+    const ecg = decodeEcgObservation(obs, limits);
+    return summarize(await analyze(ecg, engine), source, modelVersion);
+  } catch (err) {
+    if (!(err instanceof DecodeError)) throw err;
+    return {
+      source,
+      modelVersion,
+      status: 'unable',
+      unable: { code: `decode-${err.code}`, reason: err.message },
+      findings: [],
+      limitations: [],
+    };
+  }
 }
 
 /** Reads the service's own copy of an Observation (the FHIR client of FHIR_BASE_URL / the embedded server). */

@@ -15,13 +15,18 @@ import { DecodeError, decodeEcgObservation } from '../fhir/ecg-codec.js';
 import type { AnalysisResult } from '../inference/analysis/types.js';
 import { signalQuality } from '../inference/dsp/quality.js';
 import { durationSeconds, type Ecg } from '../inference/ecg.js';
+import type { EcgView } from '../render/types.js';
 import { viewOfAnalysis } from '../render/view.js';
 
 export interface AnalysisEndpointDeps {
   readonly fhirServers: OriginAllowList;
   /** A FHIR client for an allowed server with the caller's token. */
   readonly fhirFor: (baseUrl: string, token: string) => FhirAccess;
-  readonly analyze: (ecg: Ecg) => Promise<AnalysisResult>;
+  /**
+   * Decode, analyse and draw-prepare one Observation ({@link ecgViewOf}) off the event loop, in the
+   * analysis pool; rejects with a DecodeError for an ECG the codec refuses.
+   */
+  readonly view: (obs: fhir4.Observation) => Promise<EcgView>;
   /** Analyses at once; beyond it a 503 with Retry-After (analysis is CPU-bound). */
   readonly maxInFlight?: number;
 }
@@ -53,22 +58,8 @@ export function analysisEndpoint(deps: AnalysisEndpointDeps): RequestHandler {
       const obs = await deps
         .fhirFor(fhirServer, m[1]!)
         .read('Observation', observation.slice('Observation/'.length));
-      const ecg = decodeEcgObservation(obs);
-      const result = await deps.analyze(ecg);
-      // A noisy ECG the analysis refused still shows where the noise is (shaded on the tracing).
-      const unreadable =
-        result.status === 'unable' && result.code === 'poor-signal-quality'
-          ? signalQuality(
-              ecg.leads.map((l) => l.samples),
-              ecg.fs,
-              { invalid: ecg.leads.map((l) => l.invalid) },
-            )
-              .filter((s) => !s.readable)
-              .map((s) => ({ start: s.start / ecg.fs, end: s.end / ecg.fs }))
-          : [];
-      res
-        .set('Cache-Control', 'no-store')
-        .json({ view: viewOfAnalysis(result, durationSeconds(ecg), unreadable) });
+      const view = await deps.view(obs);
+      res.set('Cache-Control', 'no-store').json({ view });
     } catch (err) {
       if (err instanceof DecodeError)
         return void res
@@ -83,4 +74,27 @@ export function analysisEndpoint(deps: AnalysisEndpointDeps): RequestHandler {
       inFlight--;
     }
   };
+}
+
+/**
+ * The view of one ECG Observation: decoded with the one codec, analysed, and, for a noisy ECG the
+ * analysis refused, where the noise is (shaded on the tracing). Throws DecodeError. Run by the pool.
+ */
+export async function ecgViewOf(
+  obs: fhir4.Observation,
+  analyze: (ecg: Ecg) => Promise<AnalysisResult>,
+): Promise<EcgView> {
+  const ecg = decodeEcgObservation(obs);
+  const result = await analyze(ecg);
+  const unreadable =
+    result.status === 'unable' && result.code === 'poor-signal-quality'
+      ? signalQuality(
+          ecg.leads.map((l) => l.samples),
+          ecg.fs,
+          { invalid: ecg.leads.map((l) => l.invalid) },
+        )
+          .filter((s) => !s.readable)
+          .map((s) => ({ start: s.start / ecg.fs, end: s.end / ecg.fs }))
+      : [];
+  return viewOfAnalysis(result, durationSeconds(ecg), unreadable);
 }

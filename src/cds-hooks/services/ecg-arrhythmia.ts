@@ -8,6 +8,7 @@
 import { z } from 'zod';
 import type { StoredResult } from '../../fhir/stored-result.js';
 import { WriteBackError } from '../../fhir/write-back/error.js';
+import { analysisPendingCard, type PendingEcg } from '../card-pending.js';
 import {
   buildCards,
   type CardInput,
@@ -162,6 +163,8 @@ export function ecgArrhythmiaService(deps: EcgServiceDeps): CdsService {
       // The reports could not be read: an ECG without a known result may have one all the same, so it
       // is neither analysed nor queued (a needless re-analysis); its card says the results are missing.
       const unfetched: UnfetchedEcg[] = [];
+      // ECGs whose analysis goes on past the budget (in the pool, or queued): an "in progress" card each.
+      const pending: PendingEcg[] = [];
       if (ecgs.kind === 'bundle') {
         const observations = indexedEntriesOf(ecgs.bundle, 'Observation').slice(0, deps.maxEcgs);
         for (const [i, obs] of observations) {
@@ -185,8 +188,15 @@ export function ecgArrhythmiaService(deps: EcgServiceDeps): CdsService {
             full = now() < deadline ? await withWaveform(obs, fhir) : undefined;
             const fullProblem = full && full !== obs ? ecgEnvelopeProblem(full) : undefined;
             if (fullProblem) ref = invalidObservation(id, fullProblem, deps.modelVersion);
-            else if (full && now() < deadline) ref = await analyzeForCard(full, deps);
+            else if (full && now() < deadline)
+              ref = (await analyzeWithin(full, deadline - now(), deps)) ?? ref;
             else deps.enqueue?.(obs);
+            // What is ready is shown (a result of an older model); otherwise the analysis is under way.
+            if (!ref)
+              pending.push({
+                observationId: id,
+                ...(obs.meta?.versionId ? { versionId: obs.meta.versionId } : {}),
+              });
           }
           if (ref) inputs.push(toCardInput(ref, deps.reportBaseUrl, request.fhirServer, obs, full));
         }
@@ -203,6 +213,7 @@ export function ecgArrhythmiaService(deps: EcgServiceDeps): CdsService {
         cards: [
           ...buildCards(inputs, deps.cards, { patientId, history }),
           ...unfetched.map((u) => resultsUnfetchedCard(u, deps.cards)),
+          ...pending.map((p) => analysisPendingCard(p, deps.cards)),
         ],
       };
     },
@@ -331,6 +342,30 @@ const patientViewContext = z.looseObject({
 /** The id when it is a FHIR id, else undefined (an Observation from the EHR's server we cannot link). */
 function safeId(obs: { id?: unknown }): string | undefined {
   return typeof obs.id === 'string' && FHIR_ID.test(obs.id) ? obs.id : undefined;
+}
+
+/**
+ * Analyse on demand within `ms` (HOOK_BUDGET_MS, for real: issue #14); undefined when it did not finish.
+ * A late analysis goes on in the pool and writes its report back; if it then fails, the ECG is queued
+ * for background analysis (retries, dead letters), so no work is lost.
+ */
+async function analyzeWithin(
+  obs: fhir4.Observation,
+  ms: number,
+  deps: EcgServiceDeps,
+): Promise<ResultRef | undefined> {
+  const work = analyzeForCard(obs, deps);
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<undefined>((ok) => {
+    timer = setTimeout(() => ok(undefined), Math.max(0, ms));
+  });
+  try {
+    const done = await Promise.race([work, late]);
+    if (done === undefined) work.catch(() => deps.enqueue?.(obs));
+    return done;
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 /** Analyse on demand; when only the write-back failed (logged by the analyzer), the card still shows it. */

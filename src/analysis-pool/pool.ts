@@ -1,0 +1,85 @@
+/**
+ * The analysis pool: worker threads that own the ONNX sessions and run decode + `analyze()`, so the
+ * HTTP thread only routes, verifies, reads and renders (STYLE: HTTP handlers and the nightly job submit
+ * here and never call `analyze()` directly). Piscina (a well-kept worker-thread pool) queues the tasks.
+ *
+ * Workers run this TypeScript under tsx, as the service does: Node 20 does not apply the parent's
+ * `--import tsx` hooks to a worker's imports, so a worker starts from `worker-entry.mjs`, which loads
+ * `worker.ts` through tsx's API (the same under `npm start`, `tsx`, the test runner and the CLI).
+ * A built (.js) tree starts `worker.js` directly.
+ */
+import { extname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Piscina } from 'piscina';
+import { type CodecLimits, DecodeError } from '../fhir/ecg-codec.js';
+import type { StoredResult } from '../fhir/stored-result.js';
+import type { ExecutionProvider } from '../inference/model/session.js';
+import type { EcgView } from '../render/types.js';
+import type { EngineInfo, PoolReplies, PoolTask, WorkerSetup } from './tasks.js';
+
+export interface AnalysisPoolOptions {
+  readonly modelsDir: string;
+  readonly provider?: ExecutionProvider;
+  /** Worker threads (ANALYSIS_WORKERS; default the machine's cores). */
+  readonly size: number;
+  readonly limits?: Partial<CodecLimits>;
+}
+
+export interface AnalysisPool {
+  /** The model set the workers loaded (checked at start-up: a bad model fails createAnalysisPool). */
+  readonly info: EngineInfo;
+  readonly size: number;
+  /** Decode → analyse → summarise one ECG Observation; a DecodeError becomes an 'unable' result. */
+  result(obs: fhir4.Observation): Promise<StoredResult>;
+  /** The viewer's EcgView of one Observation; rejects with a DecodeError for an ECG the codec refuses. */
+  view(obs: fhir4.Observation): Promise<EcgView>;
+  /** Tasks waiting for a worker. */
+  readonly queued: number;
+  /** Waits for the tasks running, refuses the queued ones, then ends the workers and their ONNX sessions. */
+  close(): Promise<void>;
+}
+
+const WORKER = new URL(
+  extname(fileURLToPath(import.meta.url)) === '.ts' ? './worker-entry.mjs' : './worker.js',
+  import.meta.url,
+);
+
+export async function createAnalysisPool(opts: AnalysisPoolOptions): Promise<AnalysisPool> {
+  const setup: WorkerSetup = { modelsDir: opts.modelsDir, provider: opts.provider ?? 'cpu' };
+  const piscina = new Piscina<PoolTask, PoolReplies[PoolTask['kind']]>({
+    filename: WORKER.href,
+    minThreads: opts.size,
+    maxThreads: opts.size,
+    // Workers keep their loaded sessions for the life of the service.
+    idleTimeout: Number.POSITIVE_INFINITY,
+    workerData: setup,
+    execArgv: process.execArgv,
+  });
+  const run = <K extends PoolTask['kind']>(task: PoolTask & { kind: K }) =>
+    piscina.run(task) as Promise<PoolReplies[K]>;
+  let info: EngineInfo;
+  try {
+    info = await run({ kind: 'info' });
+  } catch (err) {
+    await piscina.destroy();
+    throw err;
+  }
+  const modelVersion = info.version;
+  return {
+    info,
+    size: opts.size,
+    get queued() {
+      return piscina.queueSize;
+    },
+    result: (obs) =>
+      run({ kind: 'result', obs, modelVersion, ...(opts.limits ? { limits: opts.limits } : {}) }),
+    async view(obs) {
+      const reply = await run({ kind: 'view', obs });
+      if ('view' in reply) return reply.view;
+      const e = reply.decodeError;
+      throw new DecodeError(e.code, e.message, e.path);
+    },
+    // Tasks already running finish (their write-back follows); queued ones are refused.
+    close: () => piscina.close({ force: true }),
+  };
+}
