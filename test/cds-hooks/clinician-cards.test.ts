@@ -21,7 +21,7 @@ import { responseRuleErrors, schemaErrors } from '../support/cds-schema.js';
 import { r4SchemaErrors } from '../support/fhir-schema.js';
 
 import { shownText } from '../support/markdown.js';
-import { type RunningService, startService } from '../support/service.js';
+import { postPatientView, type RunningService, startService } from '../support/service.js';
 
 const SVC = '/cds-services/ecg-arrhythmia';
 const FEEDBACK = `${SVC}/feedback`;
@@ -40,15 +40,7 @@ describe('what the clinician sees (issue #12)', { timeout: 300_000 }, () => {
   const fhirBase = () => s.c.config.fhir.baseUrl;
   const seededFor = (record: string) => s.seeded.find((x) => x.patient.record.includes(record))!;
   const hook = async (patientId: string, extra: Record<string, unknown> = { fhirServer: fhirBase() }) => {
-    const res = await request(s.base)
-      .post(SVC)
-      .set('Authorization', `Bearer ${await s.token(SVC)}`)
-      .send({
-        hook: 'patient-view',
-        hookInstance: randomUUID(),
-        context: { userId: 'Practitioner/demo', patientId },
-        ...extra,
-      });
+    const res = await postPatientView(s, patientId, extra);
     assert.equal(res.status, 200, res.text);
     assert.deepEqual(schemaErrors('CdsResponse', res.body), []);
     assert.deepEqual(responseRuleErrors(res.body), []);

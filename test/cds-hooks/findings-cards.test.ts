@@ -4,12 +4,10 @@
  * "100 %", and AF is named "AF or flutter" with its burden.
  */
 import assert from 'node:assert/strict';
-import { randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
-import request from 'supertest';
-import { type RunningService, startService } from '../support/service.js';
+import { postPatientView, type RunningService, startService } from '../support/service.js';
 
-const SVC = '/cds-services/ecg-arrhythmia';
+const _SVC = '/cds-services/ecg-arrhythmia';
 
 describe('demo cards after the findings rework (issue #9)', { timeout: 120_000 }, () => {
   let s: RunningService;
@@ -21,15 +19,7 @@ describe('demo cards after the findings rework (issue #9)', { timeout: 120_000 }
   });
   const cardsFor = async (record: string) => {
     const patientId = s.seeded.find((x) => x.patient.record.includes(record))!.patient.id;
-    const res = await request(s.base)
-      .post(SVC)
-      .set('Authorization', `Bearer ${await s.token(SVC)}`)
-      .send({
-        hook: 'patient-view',
-        hookInstance: randomUUID(),
-        context: { userId: 'Practitioner/demo', patientId },
-        fhirServer: s.c.config.fhir.baseUrl,
-      });
+    const res = await postPatientView(s, patientId, { fhirServer: s.c.config.fhir.baseUrl });
     assert.equal(res.status, 200, res.text);
     return res.body.cards as { summary: string; detail: string; indicator: string }[];
   };

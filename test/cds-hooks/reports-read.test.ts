@@ -6,15 +6,13 @@
  * real HTTP proxy that fails the DiagnosticReport searches as each test says (503 or no answer).
  */
 import assert from 'node:assert/strict';
-import { randomUUID } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import { after, before, beforeEach, describe, it } from 'node:test';
-import request from 'supertest';
 import { responseRuleErrors } from '../support/cds-schema.js';
 import { forward } from '../support/faulty-proxy.js';
-import { freePort, type RunningService, startService } from '../support/service.js';
+import { freePort, postPatientView, type RunningService, startService } from '../support/service.js';
 
-const SVC = '/cds-services/ecg-arrhythmia';
+const _SVC = '/cds-services/ecg-arrhythmia';
 /** Each attempt at the reports gets 40 % of it (1 200 ms); a retry may run until 80 % (2 400 ms). */
 const BUDGET_MS = 3000;
 
@@ -102,15 +100,7 @@ describe('reading our reports: one retry, and no results made up or re-analysed'
 
   const callFor = async (record: string) => {
     const seeded = s.seeded.find((x) => x.patient.record.includes(record))!;
-    const res = await request(s.base)
-      .post(SVC)
-      .set('Authorization', `Bearer ${await s.token(SVC)}`)
-      .send({
-        hook: 'patient-view',
-        hookInstance: randomUUID(),
-        fhirServer: proxy.url,
-        context: { userId: 'Practitioner/demo', patientId: seeded.patient.id },
-      });
+    const res = await postPatientView(s, seeded.patient.id, { fhirServer: proxy.url });
     assert.equal(res.status, 200, res.text);
     assert.deepEqual(responseRuleErrors(res.body), []);
     return { cards: res.body.cards as CardLike[], seeded };

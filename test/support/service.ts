@@ -2,11 +2,13 @@
  * A real, listening ecg-cds in demo mode for integration tests: compose() from src/main.ts (the real
  * composition root) on a free port, with the embedded FHIR server, real ONNX sessions and demo data.
  */
+import { randomUUID } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import type { Server } from 'node:http';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import request from 'supertest';
 import { type DevKey, loadOrCreateDevKey, signDevToken } from '../../src/cds-hooks/dev-key.js';
 import { loadConfig } from '../../src/config.js';
 import { DEFAULT_DEFINITIONS_BASE } from '../../src/fhir/definitions/canonical.js';
@@ -85,4 +87,25 @@ export async function startService(
       await rm(dir, { recursive: true, force: true });
     },
   };
+}
+
+/**
+ * POST a signed `patient-view` call for `patientId` to the running service's ECG service, as an EHR
+ * does; `extra` adds request fields (e.g. `fhirServer`, `prefetch`). Resolves to the supertest response.
+ */
+export async function postPatientView(
+  s: RunningService,
+  patientId: string,
+  extra: Record<string, unknown> = {},
+): Promise<request.Response> {
+  const path = '/cds-services/ecg-arrhythmia';
+  return request(s.base)
+    .post(path)
+    .set('Authorization', `Bearer ${await s.token(path)}`)
+    .send({
+      hook: 'patient-view',
+      hookInstance: randomUUID(),
+      context: { userId: 'Practitioner/demo', patientId },
+      ...extra,
+    });
 }
