@@ -19,6 +19,7 @@ import { detectQrs } from '../src/inference/dsp/qrs.js';
 import { encodeNpy } from '../src/inference/io/npy.js';
 import { readWfdbRecord } from '../src/inference/io/record.js';
 import type { ModelSession } from '../src/inference/model/session.js';
+import { missingPythonPrereqs, SYSTEM_PYTHON } from './python-prereqs.js';
 import { fmtMs, median, timeRuns } from './stats.js';
 
 export async function benchTorchVsOnnx(
@@ -26,6 +27,9 @@ export async function benchTorchVsOnnx(
   model: ModelSession,
   repoRoot: string,
 ): Promise<string[]> {
+  const missing = missingPythonPrereqs();
+  if (missing)
+    return ['torch vs onnx: skipped, the PyTorch side cannot run here:', ...missing.map((l) => `  ${l}`)];
   const { ecg } = await readWfdbRecord(join(dataDir, 'mitdb', '100'));
   const { lead, leads } = primaryLeadFirst(ecg);
   const peaks = detectQrs(leads, ecg.fs);
@@ -44,7 +48,7 @@ export async function benchTorchVsOnnx(
     await model.run(feeds);
     const ort = median(await timeRuns(15, () => model.run(feeds)));
     const py = spawnSync(
-      '/usr/bin/python3',
+      SYSTEM_PYTHON,
       [join(repoRoot, 'training/beats/bench_torch.py'), join(dir, 'window.npy'), join(dir, 'rr.npy'), '15'],
       {
         encoding: 'utf8',
