@@ -99,6 +99,7 @@ export async function compose(config: Config, log: Logger): Promise<Composed> {
     modelsDir: config.modelsDir,
     provider: config.provider,
     size: config.analysisWorkers,
+    onWorkerError: (err) => log.error({ event: 'analysis-pool.worker-error', err: err.message }),
   });
   for (const message of pool.info.warnings) log.warn({ event: 'models.provider-fallback' }, message);
   const provider = pool.info.provider;

@@ -23,6 +23,8 @@ export interface AnalysisPoolOptions {
   /** Worker threads (ANALYSIS_WORKERS; default the machine's cores). */
   readonly size: number;
   readonly limits?: Partial<CodecLimits>;
+  /** A worker failed outside any task (it is replaced); without a listener Piscina would crash the process. */
+  readonly onWorkerError?: (err: Error) => void;
 }
 
 export interface AnalysisPool {
@@ -55,6 +57,7 @@ export async function createAnalysisPool(opts: AnalysisPoolOptions): Promise<Ana
     workerData: setup,
     execArgv: process.execArgv,
   });
+  piscina.on('error', (err: Error) => opts.onWorkerError?.(err));
   const run = <K extends PoolTask['kind']>(task: PoolTask & { kind: K }) =>
     piscina.run(task) as Promise<PoolReplies[K]>;
   let info: EngineInfo;
