@@ -5,7 +5,7 @@
 import { aeGate } from './analysis/ae-gate.js';
 import { classifyBeats } from './analysis/beats.js';
 import { calibrateFindings } from './analysis/calibration.js';
-import { afEpisodes } from './analysis/episodes.js';
+import { afEpisodes, conductedInAf } from './analysis/episodes.js';
 import { deriveFindings } from './analysis/findings.js';
 import { chooseLeads, primaryLeadFirst } from './analysis/leads.js';
 import { PACED_LIMITATION, pacedFinding } from './analysis/paced.js';
@@ -63,7 +63,7 @@ export async function analyze(ecg: Ecg, engine: Engine): Promise<AnalysisResult>
   const pacing = detectPacing(leads, ecg.fs, peaks);
   const dsp = t.lap();
   const beatSamples = beatLeads.map((l) => l.samples);
-  const beats = (await classifyBeats(engine.beat, beatSamples, ecg.fs, peaks)).map((b) => ({
+  const classified = (await classifyBeats(engine.beat, beatSamples, ecg.fs, peaks)).map((b) => ({
     ...b,
     reliable: usable.isReliable(b.sample),
   }));
@@ -76,6 +76,8 @@ export async function analyze(ecg: Ecg, engine: Engine): Promise<AnalysisResult>
   const noisy = noisyWindowFraction(rhythm);
   if (rhythm.label === '~' || noisy > MAX_UNREADABLE_FRACTION)
     return poorQuality(ecg, noisy, 'quality index and rhythm model');
+  const af = afEpisodes(rhythm.windows);
+  const beats = conductedInAf(classified, af.episodes);
   // Unreliable beats become Q (unclassifiable) for pattern finding, so no run or pattern spans noise.
   const labels = beats.map((b) => (b.reliable ? b.label : 'Q'));
   const runs = findRuns(labels, peaks, ecg.fs);
@@ -97,7 +99,7 @@ export async function analyze(ecg: Ecg, engine: Engine): Promise<AnalysisResult>
         runs,
         patterns,
         rhythm,
-        af: afEpisodes(rhythm.windows),
+        af,
         heartRateBpm,
         rrCv,
         durationSeconds: seconds,

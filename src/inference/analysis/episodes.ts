@@ -98,3 +98,20 @@ export function afEpisodes(windows: readonly RhythmWindow[]): AfEpisodes {
     analysedSeconds,
   };
 }
+
+/**
+ * Beats inside atrial fibrillation episodes that the beat model called S are conducted beats, relabelled N.
+ * In AF there is no organised atrial activity, so no premature atrial beat: what looks premature is the
+ * irregular ventricular response (AAMI EC57 and the MIT-BIH annotators label beats in AF as N). Without this
+ * rule the irregular RR of AF produces "frequent PACs" and "SVT runs" beside the AF finding (seen on the
+ * CinC AF demo record A00004 with the issue #10 beat model). Ventricular calls are kept: PVCs occur in AF.
+ */
+export function conductedInAf<B extends { readonly time: number; readonly label: string }>(
+  beats: readonly B[],
+  episodes: readonly { readonly start: number; readonly end: number }[],
+): B[] {
+  if (episodes.length === 0) return beats as B[];
+  return beats.map((b) =>
+    b.label === 'S' && episodes.some((e) => b.time >= e.start && b.time <= e.end) ? { ...b, label: 'N' } : b,
+  );
+}

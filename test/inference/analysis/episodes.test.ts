@@ -8,6 +8,7 @@ import {
 } from '../../../src/inference/analysis/calibration.js';
 import {
   afEpisodes,
+  conductedInAf,
   coveredSeconds,
   episodesOf,
   MIN_AF_EPISODE_S,
@@ -104,5 +105,22 @@ describe('finding confidence is a bounded, calibrated probability', () => {
     assert.equal(formatConfidence(0.994), '99 %');
     assert.equal(formatConfidence(0.5), '50 %');
     assert.equal(formatConfidence(0.001), '< 1 %');
+  });
+});
+
+describe('beats in AF are conducted beats, never premature atrial ones', () => {
+  const beat = (time: number, label: string) => ({ time, label });
+  it('S inside an AF episode becomes N; S outside, and V anywhere, stay', () => {
+    const beats = [beat(5, 'S'), beat(20, 'S'), beat(25, 'V'), beat(40, 'S'), beat(70, 'S')];
+    const out = conductedInAf(beats, [{ start: 10, end: 45 }]);
+    assert.deepEqual(
+      out.map((b) => b.label),
+      ['S', 'N', 'V', 'N', 'S'],
+    );
+    assert.equal(beats[1]!.label, 'S', 'the input is not changed');
+  });
+  it('without AF episodes the beats come back unchanged', () => {
+    const beats = [beat(1, 'S'), beat(2, 'N')];
+    assert.equal(conductedInAf(beats, []), beats);
   });
 });
