@@ -419,6 +419,8 @@ def main() -> None:
             "trainSeconds": train_seconds,
             "threads": args.threads,
             "torch": torch.__version__,
+            # the self-supervised encoder the run started from (training/beats/pretrain.py), if any
+            "pretrainedEncoder": json.loads((REPO / "training/cache/beats" / cfg.init / "summary.json").read_text()) if cfg.init else None,
         },
         "cv": {"k": summary["cv"]["k"], "pooled": summary["cv"]["pooled"], "foldOfRecord": summary["cv"]["fold_of_record"], "seconds": summary["cv_seconds"]} if "cv" in summary else None,
     }
