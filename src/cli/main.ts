@@ -40,6 +40,10 @@ commands:
   dev-token --aud <url> [--key <path>] [--sub <id>] [--ttl <s>]
       print a CDS Hooks client JWT for <url> (the exact endpoint called), signed by the local dev key
       (created at .ecg-cds/dev-key.json on first use); trusted only by a service in demo/dev mode
+  analyze <record-path | observation.json> [--json] [--html <file>]
+      analyse a local ECG (WFDB record or FHIR ECG Observation JSON) with the shipped models and print
+      its findings; --json prints the analysis (no samples), --html writes one self-contained page
+      (inline SVG on ECG paper, findings and evidence beside it; opens offline)
   import <record-path> --patient <id> [--fhir <url>] [--token <t>]
       encode a WFDB/CinC record as an ECG Observation; create it on --fhir (conditional create on the
       record name) and print its id, or print the Observation JSON when --fhir is absent
@@ -269,6 +273,25 @@ async function main(argv: string[]): Promise<number> {
     });
     process.stdout.write(`${token}\n`);
     return 0;
+  }
+  if (command === 'analyze') {
+    const { values, positionals } = parseArgs({
+      args: argv.slice(1),
+      options: { json: { type: 'boolean', default: false }, html: { type: 'string' }, ...modelOptions },
+      allowPositionals: true,
+      strict: true,
+    });
+    const [input, ...extra] = positionals;
+    if (!input || extra.length)
+      throw new UsageError('analyze: one <record-path | observation.json> is required');
+    const { runAnalyze } = await import('./analyze.js');
+    return runAnalyze({
+      input,
+      json: values.json,
+      ...(values.html === undefined ? {} : { html: values.html }),
+      models: values.models,
+      provider: provider(values.provider),
+    });
   }
   if (command === 'import') {
     const { values, positionals } = parseArgs({
