@@ -426,6 +426,7 @@ function banner(c: Composed, seeded: readonly SeededEcg[]): string {
       ? [`  Demo EHR:        ${base}/   (start here: patients, their CDS cards, the SMART ECG viewer)`]
       : []),
     `  CDS discovery:   ${base}/cds-services   (needs a JWT, see below)`,
+    `  JWT audience:    a CDS client's JWT aud must be exactly ${base}/cds-services/<id> (the URL called; base = PUBLIC_BASE_URL)`,
     `  FHIR server:     ${c.config.fhir.baseUrl}${c.config.demo ? '   (embedded development server, demo data)' : ''}`,
     `  health:          ${base}/readyz`,
     `  metrics:         ${metricsWhere(c.config)}`,
