@@ -196,6 +196,9 @@ export async function runAnalyze(
   }
   if (result.status === 'ok') models = [...result.models];
   out(opts.json ? `${JSON.stringify(result)}\n` : formatAnalysisText(ecg, result, models));
-  if (opts.html) await writeFile(opts.html, renderAnalysisHtml(ecg, result, models));
+  if (opts.html)
+    await writeFile(opts.html, renderAnalysisHtml(ecg, result, models)).catch((e: Error) => {
+      throw new AnalyzeInputError(`analyze: cannot write --html ${opts.html} (${e.message})`);
+    });
   return 0;
 }

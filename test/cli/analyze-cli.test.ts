@@ -94,6 +94,19 @@ describe('ecg-cds analyze', () => {
     assert.doesNotMatch(j.stdout, /"samples"|"leads"/);
   });
 
+  it('a 0-dB noise record: "unable to analyse" with the reason, and the noise shaded on the page', async () => {
+    const html = join(dir, 'noise.html');
+    const r = await cli('analyze', join(FIXTURES, 'nstdb', 'nstdb-118e00-5m-7m'), '--html', html);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /^Unable to analyse: poor signal quality: \d+ % of the recording is noise/m);
+    assert.doesNotMatch(r.stdout, /Findings:/);
+    const page = await readFile(html, 'utf8');
+    assertSelfContained(page);
+    has(page, /<p class="unable">Unable to analyse: poor signal quality/);
+    has(page, /class="noisy"/);
+    assert.ok(page.includes(AI_NOTICE));
+  });
+
   it('an Observation the codec refuses: exit 2 and a message naming the field, no stack', async () => {
     const bad = join(dir, 'bad.json');
     await writeFile(
