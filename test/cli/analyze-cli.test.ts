@@ -1,28 +1,12 @@
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { promisify } from 'node:util';
-import { FIXTURES, REPO_ROOT } from '../support/shared-data.js';
+import { cli } from '../support/cli.js';
+import { FIXTURES } from '../support/shared-data.js';
 
-const run = promisify(execFile);
 const AI_NOTICE = 'AI-generated, preliminary — requires clinician review.';
-
-/** The CLI in a child process, with the shipped models. */
-async function cli(...args: string[]) {
-  try {
-    const r = await run(process.execPath, ['--import', 'tsx', join(REPO_ROOT, 'src/cli/main.ts'), ...args], {
-      cwd: REPO_ROOT,
-      maxBuffer: 64 * 1024 * 1024,
-    });
-    return { code: 0, stdout: r.stdout, stderr: r.stderr };
-  } catch (err) {
-    const e = err as { code: number; stdout: string; stderr: string };
-    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
-  }
-}
 
 /** Pattern checks on a page that print the pattern, not the 1.7-MB page, when they fail. */
 const has = (page: string, re: RegExp) => assert.ok(re.test(page), `page lacks ${re}`);

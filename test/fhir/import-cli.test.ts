@@ -1,30 +1,13 @@
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { promisify } from 'node:util';
 import express from 'express';
 import { RECORD_IDENTIFIER_SYSTEM } from '../../src/fhir/definitions/canonical.js';
 import { decodeEcgObservation } from '../../src/fhir/ecg-codec.js';
-import { FIXTURES, REPO_ROOT } from '../support/shared-data.js';
-
-const run = promisify(execFile);
-
-/** The CLI in a child process (async, so this process's test server keeps answering). */
-async function cli(...args: string[]) {
-  try {
-    const r = await run(process.execPath, ['--import', 'tsx', join(REPO_ROOT, 'src/cli/main.ts'), ...args], {
-      cwd: REPO_ROOT,
-      maxBuffer: 64 * 1024 * 1024,
-    });
-    return { code: 0, stdout: r.stdout, stderr: r.stderr };
-  } catch (err) {
-    const e = err as { code: number; stdout: string; stderr: string };
-    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
-  }
-}
+import { cli } from '../support/cli.js';
+import { FIXTURES } from '../support/shared-data.js';
 
 describe('ecg-cds import', () => {
   let server: Server;

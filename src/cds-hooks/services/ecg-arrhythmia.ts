@@ -311,11 +311,15 @@ function sameBase(a: string, b: string): boolean {
  * components (a long recording repeats each lead's component once per part, #13), when present.
  */
 export function leadCountOf(obs: fhir4.Observation): number | undefined {
-  if (obs.code?.coding?.some((c) => c?.code === TWELVE_LEAD_CODE)) return 12;
+  // The Observation may be an unvalidated prefetch value: every array is checked before use (hostile
+  // input such as `"coding": ""` must not become a 500; fuzz counterexample in hook-fuzz.test.ts).
+  const codings = (x: { coding?: unknown } | undefined): readonly fhir4.Coding[] =>
+    Array.isArray(x?.coding) ? (x.coding as fhir4.Coding[]) : [];
+  if (codings(obs.code).some((c) => c?.code === TWELVE_LEAD_CODE)) return 12;
   const leads = new Set(
     (Array.isArray(obs.component) ? obs.component : [])
       .filter((c) => c?.valueSampledData)
-      .map((c) => JSON.stringify((c.code?.coding ?? []).map((x) => [x?.system, x?.code]))),
+      .map((c) => JSON.stringify(codings(c?.code).map((x) => [x?.system, x?.code]))),
   );
   if (leads.size > 0) return leads.size;
   const dims = obs.valueSampledData?.dimensions;
