@@ -127,6 +127,11 @@ const EnvSchema = z.object({
   DEV_FHIR_TOKENS: csv.optional(),
   /** Embedded server only: keep its resources in this JSON file across restarts. */
   DEV_FHIR_SNAPSHOT: z.string().optional(),
+  /**
+   * Embedded server only: the bearer token that may read Subscription.channel.header (others get
+   * Subscriptions without it). Default: a random token made at start, known to the service alone.
+   */
+  DEV_FHIR_ADMIN_TOKEN: z.string().min(16, { error: 'at least 16 characters' }).optional(),
   /** Seed the embedded server with the demo patients (default on in demo mode). */
   DEMO_DATA: bool.optional(),
   MODELS_DIR: z.string().default(resolve(import.meta.dirname, '..', 'models')),
@@ -206,6 +211,8 @@ export interface Config {
   readonly devFhir: {
     readonly tokens?: readonly string[];
     readonly snapshot?: string;
+    /** DEV_FHIR_ADMIN_TOKEN: may read Subscription.channel.header; absent → a random one per start. */
+    readonly adminToken?: string;
     readonly demoData: boolean;
     /** Browser origins allowed by CORS on `/fhir` (FHIR_CORS_ORIGINS; default `*`: a development server). */
     readonly corsOrigins: '*' | readonly string[];
@@ -286,6 +293,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     devFhir: {
       ...(e.DEV_FHIR_TOKENS ? { tokens: e.DEV_FHIR_TOKENS } : {}),
       ...(e.DEV_FHIR_SNAPSHOT ? { snapshot: e.DEV_FHIR_SNAPSHOT } : {}),
+      ...(e.DEV_FHIR_ADMIN_TOKEN ? { adminToken: e.DEV_FHIR_ADMIN_TOKEN } : {}),
       demoData: e.DEMO_DATA ?? demo,
       corsOrigins: !e.FHIR_CORS_ORIGINS || e.FHIR_CORS_ORIGINS.includes('*') ? '*' : e.FHIR_CORS_ORIGINS,
     },
@@ -333,7 +341,11 @@ export function redactedConfig(c: Config): unknown {
   return {
     ...c,
     fhir: { ...c.fhir, token: c.fhir.token ? '[redacted]' : undefined },
-    devFhir: { ...c.devFhir, tokens: c.devFhir.tokens ? '[redacted]' : undefined },
+    devFhir: {
+      ...c.devFhir,
+      tokens: c.devFhir.tokens ? '[redacted]' : undefined,
+      adminToken: c.devFhir.adminToken ? '[redacted]' : undefined,
+    },
     subscriptions: { ...c.subscriptions, secret: c.subscriptions.secret ? '[redacted]' : undefined },
     redisUrl: c.redisUrl ? c.redisUrl.replace(/\/\/[^@]*@/, '//[redacted]@') : undefined,
     metrics: { ...c.metrics, token: c.metrics.token ? '[redacted]' : undefined },

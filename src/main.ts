@@ -4,6 +4,7 @@
  * running this file listens. Without FHIR_BASE_URL it runs demo mode: the embedded FHIR server at /fhir
  * seeded with demo patients whose ECGs are analysed at start-up, and the local dev JWT issuer trusted.
  */
+import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -118,13 +119,24 @@ export async function compose(config: Config, log: Logger): Promise<Composed> {
   const devSmart = config.demo
     ? createDevSmart({ fhirBaseUrl: config.fhir.baseUrl, appOrigin: config.publicBaseUrl })
     : undefined;
+  // The embedded server shows Subscription.channel.header (a notify token) only to this admin token,
+  // which the service's own FHIR client carries (issue #13 item 6).
+  const devAdminToken = config.demo
+    ? (config.devFhir.adminToken ?? `ecgadm-${randomBytes(32).toString('hex')}`)
+    : undefined;
   const devFhir = config.demo
     ? await createDevFhirServer({
         baseUrl: config.fhir.baseUrl,
         maxBodyBytes: config.maxBodyBytes,
+        ...(devAdminToken ? { adminToken: devAdminToken } : {}),
         ...(config.devFhir.snapshot ? { snapshotPath: config.devFhir.snapshot } : {}),
         ...(config.devFhir.tokens
-          ? { requireToken: anyOf(tokenCheck(config.devFhir.tokens), (h) => devSmart?.accepts(h) ?? false) }
+          ? {
+              requireToken: anyOf(
+                tokenCheck([...config.devFhir.tokens, ...(devAdminToken ? [devAdminToken] : [])]),
+                (h) => devSmart?.accepts(h) ?? false,
+              ),
+            }
           : {}),
       })
     : undefined;
@@ -137,7 +149,13 @@ export async function compose(config: Config, log: Logger): Promise<Composed> {
       baseUrl: config.fhir.baseUrl,
       timeoutMs: config.fhir.timeoutMs,
       maxResponseBytes: config.fhir.maxResponseBytes,
-      ...(config.fhir.token ? { token: config.fhir.token } : firstDevToken ? { token: firstDevToken } : {}),
+      ...(config.fhir.token
+        ? { token: config.fhir.token }
+        : devAdminToken
+          ? { token: devAdminToken }
+          : firstDevToken
+            ? { token: firstDevToken }
+            : {}),
     }),
     { log, onRecover: () => void catchUp.trigger('reconnect') },
   );

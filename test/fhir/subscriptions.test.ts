@@ -10,6 +10,7 @@ import { createNotifyTokens } from '../../src/fhir/subscriptions/notify-token.js
 import { bearerOf, sign } from '../../src/fhir/subscriptions/verify.js';
 import { type RunningService, startService } from '../support/service.js';
 
+const ADMIN = 'dev-fhir-admin-token-for-tests-0123';
 const SECRET = 'test-subscription-secret-0123456789';
 
 describe('FHIR Subscriptions', { timeout: 120_000 }, () => {
@@ -39,7 +40,7 @@ describe('FHIR Subscriptions', { timeout: 120_000 }, () => {
   const notify = (path: string, init: RequestInit) => fetch(`${s.base}/fhir/notify${path}`, init);
 
   before(async () => {
-    s = await startService({ SUBSCRIPTION_SECRET: SECRET });
+    s = await startService({ SUBSCRIPTION_SECRET: SECRET, DEV_FHIR_ADMIN_TOKEN: ADMIN });
   });
   after(async () => {
     await s?.stop();
@@ -54,6 +55,41 @@ describe('FHIR Subscriptions', { timeout: 120_000 }, () => {
     // The header carries the Subscription's own notify token, never the secret (issue #13 item 6).
     assert.match(subs[0]!.channel.header?.[0] ?? '', /^Authorization: Bearer ecgn1-[0-9a-f]{64}$/);
     assert.ok(!JSON.stringify(subs[0]).includes(SECRET));
+  });
+
+  it('the embedded server hides channel.header from readers without the admin token (issue #13 item 6)', async () => {
+    const base = s.c.config.fhir.baseUrl;
+    const get = async (path: string, token?: string) => {
+      const res = await fetch(
+        `${base}/${path}`,
+        token ? { headers: { authorization: `Bearer ${token}` } } : {},
+      );
+      assert.equal(res.status, 200);
+      return res.json() as Promise<fhir4.Bundle | fhir4.Subscription>;
+    };
+    const searched = (await get('Subscription')) as fhir4.Bundle<fhir4.Subscription>;
+    const sub = searched.entry![0]!.resource!;
+    assert.equal(sub.channel.header, undefined, 'search without a token');
+    assert.equal(
+      ((await get(`Subscription/${sub.id}`)) as fhir4.Subscription).channel.header,
+      undefined,
+      'read',
+    );
+    assert.equal(
+      ((await get(`Subscription/${sub.id}`, 'someone-elses-token-0000')) as fhir4.Subscription).channel
+        .header,
+      undefined,
+      'another token',
+    );
+    const history = (await get(`Subscription/${sub.id}/_history`)) as fhir4.Bundle<fhir4.Subscription>;
+    assert.ok(
+      history.entry!.every((e) => e.resource!.channel.header === undefined),
+      'history',
+    );
+    // the endpoint and everything else stay readable; the admin token sees the header
+    assert.equal(sub.channel.endpoint, `${s.base}/fhir/notify`);
+    const admin = (await get(`Subscription/${sub.id}`, ADMIN)) as fhir4.Subscription;
+    assert.match(admin.channel.header?.[0] ?? '', /^Authorization: Bearer ecgn1-/);
   });
 
   it('embedded delivery: creating an ECG Observation makes its DiagnosticReport appear', async () => {

@@ -10,6 +10,7 @@ import { requireTokenMiddleware } from './auth.js';
 import { bodyErrorHandler, bodyParsers, DEFAULT_MAX_BODY_BYTES } from './body.js';
 import { buildCapabilityStatement } from './capability.js';
 import { bulkExportRouter } from './export.js';
+import { hideSubscriptionHeaders } from './hide-secrets.js';
 import { sendError, sendFhir } from './outcomes.js';
 import { type DevFhirEventMap, DevRepository } from './repository.js';
 import { fhirRestHandler } from './rest.js';
@@ -22,6 +23,11 @@ export interface DevFhirServerOptions {
   readonly snapshotPath?: string;
   /** When set, requests for which it returns false get 401 (`/metadata` stays open, as SMART expects). */
   readonly requireToken?: (authHeader: string | undefined) => boolean;
+  /**
+   * Bearer token that may read `Subscription.channel.header`; everyone else gets Subscriptions without it
+   * (./hide-secrets.ts). Absent: headers are shown to all (tests of the server alone).
+   */
+  readonly adminToken?: string;
   /** Request body limit in bytes (default 20 MiB); larger bodies get 413. */
   readonly maxBodyBytes?: number;
   /** Quiet period before a debounced snapshot save (default 500 ms). */
@@ -71,6 +77,7 @@ export async function createDevFhirServer(options: DevFhirServerOptions): Promis
   const router = express.Router();
   router.get('/metadata', (_req, res) => sendFhir(res, 200, capability));
   if (options.requireToken) router.use(requireTokenMiddleware(options.requireToken));
+  if (options.adminToken) router.use(hideSubscriptionHeaders(options.adminToken));
   router.use(...bodyParsers(options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES));
   // Bulk Data export first: `$export…` paths are not resource types, which the REST handler 404s.
   router.use(bulkExportRouter({ baseUrl, repo }));
