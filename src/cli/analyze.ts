@@ -10,14 +10,13 @@ import { type DecodeError, decodeEcgObservation } from '../fhir/ecg-codec.js';
 import { formatConfidence } from '../inference/analysis/calibration.js';
 import type { AnalysisResult, ModelInfo } from '../inference/analysis/types.js';
 import { analyze } from '../inference/analyze.js';
-import { signalQuality } from '../inference/dsp/quality.js';
 import { durationSeconds, type Ecg } from '../inference/ecg.js';
 import { readWfdbRecord } from '../inference/io/record.js';
 import { type ExecutionProvider, loadEngine } from '../inference/model/index.js';
 import { clock, layoutOf, renderOverview, renderStrips, renderTwelveLead } from '../render/ecg-svg.js';
 import { esc } from '../render/paper.js';
 import type { EcgView, Trace } from '../render/types.js';
-import { viewOfAnalysis } from '../render/view.js';
+import { viewOfEcg } from '../render/view.js';
 
 export const AI_NOTICE = 'AI-generated, preliminary — requires clinician review.';
 /** Longest stretch drawn as strips in the page (a Holter recording gets its overview plus this much). */
@@ -60,21 +59,6 @@ async function readInput(input: string): Promise<Ecg> {
     const where = d.path && !d.message.startsWith(d.path) ? `${d.path}: ` : '';
     throw new AnalyzeInputError(`analyze: ${input}: not a usable ECG Observation: ${where}${d.message}`);
   }
-}
-
-/** The view drawn; for a noisy ECG the analysis refused, where the noise is. */
-function viewOf(ecg: Ecg, result: AnalysisResult): EcgView {
-  const unreadable =
-    result.status === 'unable' && result.code === 'poor-signal-quality'
-      ? signalQuality(
-          ecg.leads.map((l) => l.samples),
-          ecg.fs,
-          { invalid: ecg.leads.map((l) => l.invalid) },
-        )
-          .filter((s) => !s.readable)
-          .map((s) => ({ start: s.start / ecg.fs, end: s.end / ecg.fs }))
-      : [];
-  return viewOfAnalysis(result, durationSeconds(ecg), unreadable);
 }
 
 const describeEcg = (ecg: Ecg) =>
@@ -138,7 +122,7 @@ export function renderAnalysisHtml(
   models: readonly ModelInfo[],
   generatedAt: Date = new Date(),
 ): string {
-  const view = viewOf(ecg, result);
+  const view = viewOfEcg(ecg, result);
   const trace: Trace = { fs: ecg.fs, leads: ecg.leads };
   const aside: string[] = [];
   if (view.status === 'unable') {

@@ -1,9 +1,26 @@
 /**
- * `analyze()`'s result → the {@link EcgView} the renderer draws. The only import of the analysis
- * engine's types here, so browser code can take the view as JSON from the server.
+ * `analyze()`'s result → the {@link EcgView} the renderer draws, on the server (the viewer's API and
+ * `ecg-cds analyze --html`); browser code takes the view as JSON and never bundles this file.
  */
 import type { AnalysisResult } from '../inference/analysis/types.js';
+import { signalQuality } from '../inference/dsp/quality.js';
+import { durationSeconds, type Ecg } from '../inference/ecg.js';
 import type { EcgView, TimeSpan } from './types.js';
+
+/** The view of an analysed ECG; for a noisy ECG the analysis refused, where the noise is (shaded). */
+export function viewOfEcg(ecg: Ecg, result: AnalysisResult): EcgView {
+  const unreadable =
+    result.status === 'unable' && result.code === 'poor-signal-quality'
+      ? signalQuality(
+          ecg.leads.map((l) => l.samples),
+          ecg.fs,
+          { invalid: ecg.leads.map((l) => l.invalid) },
+        )
+          .filter((s) => !s.readable)
+          .map((s) => ({ start: s.start / ecg.fs, end: s.end / ecg.fs }))
+      : [];
+  return viewOfAnalysis(result, durationSeconds(ecg), unreadable);
+}
 
 /** Reduce an analysis (or an "unable to analyse") to what is drawn; `durationSeconds` for 'unable'. */
 export function viewOfAnalysis(

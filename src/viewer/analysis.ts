@@ -13,10 +13,9 @@ import type { FhirAccess } from '../fhir/client.js';
 import { FhirRequestError } from '../fhir/client-errors.js';
 import { DecodeError, decodeEcgObservation } from '../fhir/ecg-codec.js';
 import type { AnalysisResult } from '../inference/analysis/types.js';
-import { signalQuality } from '../inference/dsp/quality.js';
-import { durationSeconds, type Ecg } from '../inference/ecg.js';
+import type { Ecg } from '../inference/ecg.js';
 import type { EcgView } from '../render/types.js';
-import { viewOfAnalysis } from '../render/view.js';
+import { viewOfEcg } from '../render/view.js';
 
 export interface AnalysisEndpointDeps {
   readonly fhirServers: OriginAllowList;
@@ -85,16 +84,5 @@ export async function ecgViewOf(
   analyze: (ecg: Ecg) => Promise<AnalysisResult>,
 ): Promise<EcgView> {
   const ecg = decodeEcgObservation(obs);
-  const result = await analyze(ecg);
-  const unreadable =
-    result.status === 'unable' && result.code === 'poor-signal-quality'
-      ? signalQuality(
-          ecg.leads.map((l) => l.samples),
-          ecg.fs,
-          { invalid: ecg.leads.map((l) => l.invalid) },
-        )
-          .filter((s) => !s.readable)
-          .map((s) => ({ start: s.start / ecg.fs, end: s.end / ecg.fs }))
-      : [];
-  return viewOfAnalysis(result, durationSeconds(ecg), unreadable);
+  return viewOfEcg(ecg, await analyze(ecg));
 }
