@@ -25,22 +25,15 @@ export async function classifyBeats(
   // The manifest says whether the model takes the record template as a second channel.
   const channels = model.manifest.inputs.find((i) => i.name === 'window')?.shape[1] === 2 ? 2 : 1;
   const per = leads.map((x) => beatInputs(x, fs, peaks));
-  const size = n * channels * WINDOW_LENGTH;
-  const window = L === 1 ? windowTensor(per[0]!.windows, n, channels) : new Float32Array(L * size);
-  const rr = L === 1 ? per[0]!.rr : new Float32Array(L * n * RR_FEATURE_COUNT);
-  if (L > 1) {
-    per.forEach((p, j) => {
-      window.set(windowTensor(p.windows, n, channels), j * size);
-      rr.set(p.rr, j * n * RR_FEATURE_COUNT);
-    });
-  }
   const out = await model.run({
-    window: { data: window, dims: [L * n, channels, WINDOW_LENGTH] },
-    rr: { data: rr, dims: [L * n, RR_FEATURE_COUNT] },
+    window: {
+      data: concat(per.map((p) => windowTensor(p.windows, n, channels))),
+      dims: [L * n, channels, WINDOW_LENGTH],
+    },
+    rr: { data: concat(per.map((p) => p.rr)), dims: [L * n, RR_FEATURE_COUNT] },
   });
   const k = AAMI_CLASSES.length;
-  const all_ = softmaxRows(out['logits']!.data, k, model.manifest.temperature);
-  const probs = L === 1 ? all_ : meanOverLeads(all_, L, n * k);
+  const probs = meanOverLeads(softmaxRows(out['logits']!.data, k, model.manifest.temperature), L, n * k);
   const beats: Beat[] = new Array(n);
   for (let i = 0; i < n; i++) {
     const row = Array.from(probs.subarray(i * k, (i + 1) * k));
@@ -57,8 +50,21 @@ export async function classifyBeats(
   return beats;
 }
 
-/** Mean of `L` consecutive blocks of `block` numbers. */
+/** One lead's rows after another (the single lead itself when there is one). */
+function concat(parts: readonly Float32Array[]): Float32Array {
+  if (parts.length === 1) return parts[0]!;
+  const out = new Float32Array(parts.reduce((a, p) => a + p.length, 0));
+  let o = 0;
+  for (const p of parts) {
+    out.set(p, o);
+    o += p.length;
+  }
+  return out;
+}
+
+/** Mean of `L` consecutive blocks of `block` numbers (`x` itself when L is 1). */
 function meanOverLeads(x: Float32Array, L: number, block: number): Float32Array {
+  if (L === 1) return x;
   const out = new Float32Array(block);
   for (let j = 0; j < L; j++) for (let i = 0; i < block; i++) out[i]! += x[j * block + i]! / L;
   return out;
