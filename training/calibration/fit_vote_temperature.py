@@ -23,12 +23,14 @@ REPO = Path(__file__).resolve().parents[2]
 
 
 def vote_probs(logits: np.ndarray, groups: np.ndarray, t: float) -> np.ndarray:
-    """groups [n_beats, L] row indices of each beat's leads."""
+    """groups [n_beats, L] row indices of each beat's leads, -1 where a beat has fewer leads."""
     z = logits / t
     z = z - z.max(axis=1, keepdims=True)
     p = np.exp(z)
     p /= p.sum(axis=1, keepdims=True)
-    return p[groups].mean(axis=1)
+    present = groups >= 0
+    summed = (p[np.where(present, groups, 0)] * present[..., None]).sum(axis=1)
+    return summed / present.sum(axis=1, keepdims=True)
 
 
 def nll(p: np.ndarray, y: np.ndarray) -> float:
@@ -57,8 +59,7 @@ def main() -> None:
     for j in np.flatnonzero((data.lead > 0) & (data.lead < args.lead_vote)):
         groups[key[(int(data.record[j]), int(data.sample[j]))]].append(int(j))
     width = max(len(g) for g in groups)
-    # beats with fewer leads repeat their own rows (the mean is unchanged)
-    g = np.array([(gr * width)[:width] if width % len(gr) == 0 else gr + [gr[0]] * (width - len(gr)) for gr in groups])
+    g = np.array([gr + [-1] * (width - len(gr)) for gr in groups])
     y = data.labels[prim]
     grid = np.exp(np.linspace(np.log(0.25), np.log(8.0), 200))
     best = min(grid, key=lambda t: nll(vote_probs(logits, g, t), y))
