@@ -75,7 +75,30 @@ export function displayDate(value: string | undefined, timeZone: string): Displa
   const at = new Date(value!);
   if (Number.isNaN(at.getTime())) return undefined;
   const parts = Object.fromEntries(
-    new Intl.DateTimeFormat('en-GB', {
+    formatterFor(timeZone)
+      .formatToParts(at)
+      .map((p) => [p.type, p.value]),
+  );
+  const date = `${Number(parts['day'])} ${MONTHS[Number(parts['month']) - 1]} ${parts['year']}`;
+  return { date, dateTime: `${date} ${parts['hour']}:${parts['minute']}` };
+}
+
+/** True when `value` is a FHIR dateTime that {@link displayDate} can show (no formatting done). */
+export function isDisplayableDate(value: string | undefined): boolean {
+  if (value === undefined || !FHIR_DATE_TIME.test(value)) return false;
+  return !value.includes('T') || !Number.isNaN(Date.parse(value));
+}
+
+/**
+ * One formatter per zone, kept: constructing an `Intl.DateTimeFormat` costs tens of microseconds (ICU
+ * loads the zone and locale data), and a card call formats a date several times per ECG (issue #14: it was
+ * the hook's largest single cost under load). The set of zones is the configured one plus tests' few.
+ */
+const formatters = new Map<string, Intl.DateTimeFormat>();
+function formatterFor(timeZone: string): Intl.DateTimeFormat {
+  let f = formatters.get(timeZone);
+  if (!f) {
+    f = new Intl.DateTimeFormat('en-GB', {
       timeZone,
       year: 'numeric',
       month: 'numeric',
@@ -83,10 +106,9 @@ export function displayDate(value: string | undefined, timeZone: string): Displa
       hour: '2-digit',
       minute: '2-digit',
       hourCycle: 'h23',
-    })
-      .formatToParts(at)
-      .map((p) => [p.type, p.value]),
-  );
-  const date = `${Number(parts['day'])} ${MONTHS[Number(parts['month']) - 1]} ${parts['year']}`;
-  return { date, dateTime: `${date} ${parts['hour']}:${parts['minute']}` };
+    });
+    // An invalid zone throws above, as before, and is never kept.
+    if (formatters.size < 64) formatters.set(timeZone, f);
+  }
+  return f;
 }

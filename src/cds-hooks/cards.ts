@@ -23,7 +23,7 @@ import {
 import { formatConfidence } from '../inference/analysis/calibration.js';
 import type { FindingCode } from '../inference/analysis/types.js';
 import { OriginAllowList } from './allowlist.js';
-import { type DisplayDate, displayDate, md, plain, SUMMARY_MAX } from './card-text.js';
+import { type DisplayDate, displayDate, isDisplayableDate, md, plain, SUMMARY_MAX } from './card-text.js';
 import { afProblemSuggestion, holterSuggestion, type SuggestionBasis } from './suggestions.js';
 import type { Card, Coding, Link, Suggestion } from './types.js';
 
@@ -512,7 +512,7 @@ function previousOf(r: StoredResult, analysed: readonly StoredResult[]): StoredR
 
 function timeOf(r: StoredResult): number | undefined {
   const e = r.source.effective;
-  if (!e || !displayDate(e, 'UTC')) return undefined;
+  if (!e || !isDisplayableDate(e)) return undefined;
   const t = Date.parse(e.length === 4 ? `${e}-01-01` : e.length === 7 ? `${e}-01` : e);
   return Number.isNaN(t) ? undefined : t;
 }
