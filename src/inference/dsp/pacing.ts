@@ -68,6 +68,7 @@
  */
 
 import { resample, resampleIndex } from './resample.js';
+import { selectKth } from './select.js';
 
 /** Result of {@link detectPacing}. */
 export interface PacingResult {
@@ -219,6 +220,8 @@ class Workspace {
   readonly b: Float32Array;
   readonly g: Float32Array;
   readonly h: Float32Array;
+  /** Erosion or dilation, before the second pass (the direct scan cannot work in place). */
+  readonly t: Float32Array;
   readonly window: Float32Array;
   constructor(n: number, p: Params) {
     this.narrow = new Float32Array(n);
@@ -226,6 +229,7 @@ class Workspace {
     this.b = new Float32Array(n);
     this.g = new Float32Array(n);
     this.h = new Float32Array(n);
+    this.t = new Float32Array(n);
     this.window = new Float32Array(p.before + p.after + 1);
   }
 }
@@ -355,11 +359,11 @@ function topHats(
   neg: Float32Array,
 ): void {
   const n = x.length;
-  runningExtreme(x, left, right, false, w.g, w.h, w.a); // erosion
-  runningExtreme(w.a, right, left, true, w.g, w.h, pos); // opening
+  runningExtreme(x, left, right, false, w.g, w.h, w.t); // erosion
+  runningExtreme(w.t, right, left, true, w.g, w.h, pos); // opening
   for (let i = 0; i < n; i++) pos[i] = x[i]! - pos[i]!;
-  runningExtreme(x, right, left, true, w.g, w.h, w.b); // dilation
-  runningExtreme(w.b, left, right, false, w.g, w.h, neg); // closing
+  runningExtreme(x, right, left, true, w.g, w.h, w.t); // dilation
+  runningExtreme(w.t, left, right, false, w.g, w.h, neg); // closing
   for (let i = 0; i < n; i++) neg[i] = neg[i]! - x[i]!;
 }
 
@@ -382,6 +386,10 @@ function runningExtreme(
   if (n === 0) return;
   const w = left + right + 1;
   const sign = max ? -1 : 1;
+  if (w <= DIRECT_MAX_WIDTH) {
+    directExtreme(x, left, right, sign, out);
+    return;
+  }
   for (let start = 0; start < n; start += w) {
     const end = Math.min(n, start + w);
     let m = sign * x[start]!;
@@ -411,29 +419,25 @@ function runningExtreme(
   }
 }
 
-/** Median of buf[0..m) by quickselect (Hoare); reorders buf. */
-function quickMedian(buf: Float32Array, m: number): number {
-  const k = m >> 1;
-  let lo = 0;
-  let hi = m - 1;
-  while (lo < hi) {
-    const pivot = buf[(lo + hi) >> 1]!;
-    let i = lo;
-    let j = hi;
-    while (i <= j) {
-      while (buf[i]! < pivot) i++;
-      while (buf[j]! > pivot) j--;
-      if (i <= j) {
-        const t = buf[i]!;
-        buf[i] = buf[j]!;
-        buf[j] = t;
-        i++;
-        j--;
-      }
+/** Widest element computed directly: w − 1 comparisons per sample beat van Herk's block bookkeeping. */
+const DIRECT_MAX_WIDTH = 8;
+
+/** {@link runningExtreme} by direct scan of each window (narrow elements); not in place. */
+function directExtreme(x: Float32Array, left: number, right: number, sign: number, out: Float32Array): void {
+  const n = x.length;
+  for (let i = 0; i < n; i++) {
+    const lo = i - left > 0 ? i - left : 0;
+    const hi = i + right < n - 1 ? i + right : n - 1;
+    let m = sign * x[lo]!;
+    for (let j = lo + 1; j <= hi; j++) {
+      const v = sign * x[j]!;
+      if (v < m) m = v;
     }
-    if (k <= j) hi = j;
-    else if (k >= i) lo = i;
-    else break;
+    out[i] = sign * m;
   }
-  return buf[k]!;
+}
+
+/** Median of buf[0..m) by quickselect; reorders buf. */
+function quickMedian(buf: Float32Array, m: number): number {
+  return selectKth(buf, 0, m - 1, m >> 1);
 }
