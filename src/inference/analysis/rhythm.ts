@@ -107,14 +107,15 @@ export async function classifyRhythmLeads(
   fs: number,
   opts: Omit<RhythmOptions, 'invalid'> = {},
 ): Promise<RhythmResult> {
-  const results: RhythmResult[] = [];
-  for (const lead of leads)
-    results.push(
-      await classifyRhythm(model, lead.samples, fs, {
+  // Together, so the leads' windows reach the model as one batch (the session coalesces the calls).
+  const results = await Promise.all(
+    leads.map((lead) =>
+      classifyRhythm(model, lead.samples, fs, {
         ...opts,
         ...(lead.invalid ? { invalid: lead.invalid } : {}),
       }),
-    );
+    ),
+  );
   if (results.length === 1) return results[0]!;
   const byStart = new Map<number, { start: number; end: number; sum: number[]; n: number }>();
   for (const r of results)
