@@ -138,6 +138,8 @@ const EnvSchema = z.object({
   ORT_PROVIDER: z.enum(['cpu', 'cuda']).default('cpu'),
   /** Worker threads of the analysis pool (decode + analysis off the event loop); default: the cores. */
   ANALYSIS_WORKERS: z.coerce.number().int().min(1).max(64).default(availableParallelism()),
+  /** Most ECGs one analysis worker takes at once when ECGs are waiting (model calls batched across them). */
+  ANALYSIS_BATCH: z.coerce.number().int().min(1).max(256).default(16),
   /** JSON array of {"iss": "...", "jwksUrl": "https://..."}: the CDS clients we trust. */
   CDS_TRUSTED_ISSUERS: jsonText('CDS_TRUSTED_ISSUERS').pipe(z.array(trustedIssuer)).optional(),
   /** JWKS URLs a token's `jku` header may name. */
@@ -221,6 +223,8 @@ export interface Config {
   readonly provider: 'cpu' | 'cuda';
   /** Worker threads of the analysis pool (ANALYSIS_WORKERS). */
   readonly analysisWorkers: number;
+  /** Most ECGs per worker task under load (ANALYSIS_BATCH). */
+  readonly analysisBatch: number;
   readonly auth: {
     readonly issuers: ReadonlyArray<{
       iss: string;
@@ -300,6 +304,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     modelsDir: e.MODELS_DIR,
     provider: e.ORT_PROVIDER,
     analysisWorkers: e.ANALYSIS_WORKERS,
+    analysisBatch: e.ANALYSIS_BATCH,
     auth: {
       issuers: e.CDS_TRUSTED_ISSUERS ?? [],
       jkuAllowList: e.CDS_JKU_ALLOWLIST ?? [],

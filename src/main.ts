@@ -100,6 +100,7 @@ export async function compose(config: Config, log: Logger): Promise<Composed> {
     modelsDir: config.modelsDir,
     provider: config.provider,
     size: config.analysisWorkers,
+    maxBatch: config.analysisBatch,
     onWorkerError: (err) => log.error({ event: 'analysis-pool.worker-error', err: err.message }),
   });
   for (const message of pool.info.warnings) log.warn({ event: 'models.provider-fallback' }, message);

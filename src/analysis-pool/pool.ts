@@ -23,6 +23,12 @@ export interface AnalysisPoolOptions {
   /** Worker threads (ANALYSIS_WORKERS; default the machine's cores). */
   readonly size: number;
   readonly limits?: Partial<CodecLimits>;
+  /**
+   * Most ECGs one worker analyses together (ANALYSIS_BATCH). ECGs that arrive while every worker is busy
+   * wait, and the next free worker takes up to this many at once: model calls are batched across them.
+   * An idle pool starts an ECG at once, alone, so a lone hook call never waits for company.
+   */
+  readonly maxBatch?: number;
   /** A worker failed outside any task (it is replaced); without a listener Piscina would crash the process. */
   readonly onWorkerError?: (err: Error) => void;
 }
@@ -68,14 +74,56 @@ export async function createAnalysisPool(opts: AnalysisPoolOptions): Promise<Ana
     throw err;
   }
   const modelVersion = info.version;
+  const maxBatch = Math.max(1, opts.maxBatch ?? 1);
+  const waiting: {
+    obs: fhir4.Observation;
+    ok: (r: StoredResult) => void;
+    fail: (err: Error) => void;
+  }[] = [];
+  let inFlight = 0;
+  let closed = false;
+  const dispatch = () => {
+    while (waiting.length > 0 && inFlight < opts.size) {
+      const items = waiting.splice(0, maxBatch);
+      inFlight++;
+      run({
+        kind: 'results',
+        items: items.map((i) => i.obs),
+        modelVersion,
+        ...(opts.limits ? { limits: opts.limits } : {}),
+      })
+        .then(
+          (replies) =>
+            items.forEach((item, k) => {
+              const reply = replies[k]!;
+              if ('result' in reply) item.ok(reply.result);
+              else item.fail(new Error(reply.error));
+            }),
+          (err: Error) => {
+            for (const item of items) item.fail(err);
+          },
+        )
+        .finally(() => {
+          inFlight--;
+          dispatch();
+        });
+    }
+  };
   return {
     info,
     size: opts.size,
     get queued() {
-      return piscina.queueSize;
+      return waiting.length + piscina.queueSize;
     },
     result: (obs) =>
-      run({ kind: 'result', obs, modelVersion, ...(opts.limits ? { limits: opts.limits } : {}) }),
+      new Promise<StoredResult>((ok, fail) => {
+        if (closed) {
+          fail(new Error('the analysis pool is closed'));
+          return;
+        }
+        waiting.push({ obs, ok, fail });
+        dispatch();
+      }),
     async view(obs) {
       const reply = await run({ kind: 'view', obs });
       if ('view' in reply) return reply.view;
@@ -83,6 +131,10 @@ export async function createAnalysisPool(opts: AnalysisPoolOptions): Promise<Ana
       throw new DecodeError(e.code, e.message, e.path);
     },
     // Tasks already running finish (their write-back follows); queued ones are refused.
-    close: () => piscina.close({ force: true }),
+    close: () => {
+      closed = true;
+      for (const item of waiting.splice(0)) item.fail(new Error('the analysis pool is closed'));
+      return piscina.close({ force: true });
+    },
   };
 }

@@ -17,10 +17,14 @@ export interface WorkerSetup {
 export type PoolTask =
   /** The loaded model set: its version, provider and any provider fallback warning. */
   | { readonly kind: 'info' }
-  /** Decode → analyse → summarise one ECG Observation (the stored result; never fails for bad ECGs). */
+  /**
+   * Decode → analyse → summarise ECG Observations (stored results; a bad ECG is an 'unable' result, not
+   * an error). Several are analysed together (their model calls batched across ECGs); one reply per
+   * item, in order: its stored result, or the error that item alone hit.
+   */
   | {
-      readonly kind: 'result';
-      readonly obs: fhir4.Observation;
+      readonly kind: 'results';
+      readonly items: readonly fhir4.Observation[];
       readonly modelVersion: string;
       readonly limits?: Partial<CodecLimits>;
     }
@@ -41,8 +45,10 @@ export interface DecodeErrorFields {
 
 export type ViewReply = { readonly view: EcgView } | { readonly decodeError: DecodeErrorFields };
 
+export type ItemReply = { readonly result: StoredResult } | { readonly error: string };
+
 export interface PoolReplies {
   info: EngineInfo;
-  result: StoredResult;
+  results: ItemReply[];
   view: ViewReply;
 }

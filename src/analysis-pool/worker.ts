@@ -24,8 +24,17 @@ export default async function run(task: PoolTask): Promise<PoolReplies[PoolTask[
   switch (task.kind) {
     case 'info':
       return { version: modelSetVersion(engine), provider: engineProvider(engine), warnings };
-    case 'result':
-      return resultOf(task.obs, engine, task.modelVersion, task.limits);
+    case 'results': {
+      // Started together, the analyses reach each model in step and the sessions batch their calls.
+      const settled = await Promise.allSettled(
+        task.items.map((obs) => resultOf(obs, engine, task.modelVersion, task.limits)),
+      );
+      return settled.map((s) =>
+        s.status === 'fulfilled'
+          ? { result: s.value }
+          : { error: String((s.reason as Error)?.message ?? s.reason) },
+      );
+    }
     case 'view':
       try {
         return { view: await ecgViewOf(task.obs, (ecg) => analyze(ecg, engine)) };

@@ -1,0 +1,65 @@
+/**
+ * The pool batches ECGs that wait for a worker (issue #14 item 2): many results asked for at once all come
+ * back, each its own, equal to asking one at a time; a bad ECG in a batch is that ECG's 'unable' result;
+ * ECGs still waiting when the pool closes are refused, not lost silently.
+ */
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { type AnalysisPool, createAnalysisPool } from '../../src/analysis-pool/pool.js';
+import { encodeEcgObservation } from '../../src/fhir/ecg-codec.js';
+import type { StoredResult } from '../../src/fhir/stored-result.js';
+import { readWfdbRecord } from '../../src/inference/io/record.js';
+import { FIXTURES, REPO_ROOT } from '../support/shared-data.js';
+
+const RECORDS = ['mitdb/mitdb-102-600s-615s', 'ptbxl/00003_hr', 'ptbxl/00318_hr', 'ptbxl/00351_hr'];
+
+let pool: AnalysisPool;
+const observations: fhir4.Observation[] = [];
+before(async () => {
+  pool = await createAnalysisPool({ modelsDir: join(REPO_ROOT, 'models'), size: 1, maxBatch: 8 });
+  for (const [i, name] of RECORDS.entries()) {
+    const { ecg } = await readWfdbRecord(join(FIXTURES, name));
+    observations.push({ ...encodeEcgObservation(ecg, { patientId: `p${i}` }), id: `ecg-${i}` });
+  }
+});
+after(async () => pool?.close());
+
+describe('analysis pool batching', () => {
+  it('results asked for together equal results asked for one at a time', async () => {
+    const alone: StoredResult[] = [];
+    for (const obs of observations) alone.push(await pool.result(obs));
+    const bad: fhir4.Observation = { resourceType: 'Observation', id: 'bad', status: 'final', code: {} };
+    const together = await Promise.all([...observations, bad, ...observations].map((o) => pool.result(o)));
+    assert.equal(together.length, 2 * observations.length + 1);
+    for (const [i, r] of [...alone, ...alone].entries()) {
+      const t: StoredResult = together[i < alone.length ? i : i + 1]!;
+      assert.equal(t.source.observationId, r.source.observationId);
+      assert.equal(t.status, r.status);
+      assert.deepEqual(
+        t.findings.map((f) => f.code),
+        r.findings.map((f) => f.code),
+      );
+    }
+    const refused = together[observations.length]!;
+    assert.equal(refused.source.observationId, 'bad');
+    assert.equal(refused.status, 'unable');
+  });
+
+  it('refuses ECGs still waiting when it closes', async () => {
+    const own = await createAnalysisPool({ modelsDir: join(REPO_ROOT, 'models'), size: 1, maxBatch: 1 });
+    const calls = observations.map((o) =>
+      own.result(o).then(
+        () => 'done',
+        (e: Error) => e.message,
+      ),
+    );
+    await own.close();
+    const outcomes = await Promise.all(calls);
+    assert.equal(outcomes[0], 'done', 'the running ECG finishes');
+    assert.ok(
+      outcomes.slice(1).every((o) => /closed/.test(o)),
+      outcomes.join(' | '),
+    );
+  });
+});
