@@ -37,42 +37,44 @@ export class StoredResultError extends Error {
 // What parseStoredResult reads, as zod schemas (STYLE: one schema per wire format). A report or part
 // that carries our identifier but does not fit is damaged (or forged): a StoredResultError, so the
 // caller treats it as "no stored result" and analyses again, never as a crash.
+// Plain (stripping) objects: only the fields below are read, and a loose object's copy of every other
+// key was half the cost of reading a patient's reports in the hook (issue #14). Unknown keys pass unchecked either way.
 const str = z.string();
 const num = z.number();
 const fhirId = z.string().regex(/^[A-Za-z0-9\-.]{1,64}$/, 'must be a FHIR id');
-const coding = z.looseObject({ system: str.optional(), code: str.optional() });
-const identifier = z.looseObject({ system: str.optional(), value: str.optional() });
-const leafExtension = z.looseObject({
+const coding = z.object({ system: str.optional(), code: str.optional() });
+const identifier = z.object({ system: str.optional(), value: str.optional() });
+const leafExtension = z.object({
   url: str,
   valueString: str.optional(),
   valueDecimal: num.optional(),
   valueCoding: coding.optional(),
-  valueReference: z.looseObject({ reference: str.optional() }).optional(),
-  valueQuantity: z.looseObject({ value: num.optional() }).optional(),
+  valueReference: z.object({ reference: str.optional() }).optional(),
+  valueQuantity: z.object({ value: num.optional() }).optional(),
 });
 const reportExtension = leafExtension.extend({ extension: z.array(leafExtension).optional() });
 
-const reportSchema = z.looseObject({
+const reportSchema = z.object({
   resourceType: z.literal('DiagnosticReport'),
   id: fhirId.optional(),
   identifier: z.array(identifier).optional(),
   extension: z.array(reportExtension).optional(),
-  subject: z.looseObject({ reference: str.optional() }).optional(),
+  subject: z.object({ reference: str.optional() }).optional(),
   effectiveDateTime: str.optional(),
   conclusion: str.optional(),
 });
 
-const partSchema = z.looseObject({
+const partSchema = z.object({
   resourceType: z.literal('Observation'),
   id: str.optional(),
-  code: z.looseObject({ coding: z.array(coding).optional() }).optional(),
-  valueQuantity: z.looseObject({ value: num.min(0).optional() }).optional(),
+  code: z.object({ coding: z.array(coding).optional() }).optional(),
+  valueQuantity: z.object({ value: num.min(0).optional() }).optional(),
   valueInteger: z.int().min(0).optional(),
   valueCodeableConcept: z
     .looseObject({ coding: z.array(coding).optional(), text: str.optional() })
     .optional(),
   extension: z.array(leafExtension).optional(),
-  note: z.array(z.looseObject({ text: str })).optional(),
+  note: z.array(z.object({ text: str })).optional(),
 });
 
 type ReportIn = z.infer<typeof reportSchema>;
