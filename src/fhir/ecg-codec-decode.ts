@@ -36,7 +36,7 @@ import {
   type ExtensionIn,
   readEcgObservation,
 } from './ecg-codec-schema.js';
-import { countTokens, fillPart, holdInvalid, type TokenSource } from './ecg-codec-tokens.js';
+import { fillPart, holdInvalid, scanTokens, type TokenSource } from './ecg-codec-tokens.js';
 
 interface Part extends TokenSource {
   /** One lead name per dimension. */
@@ -93,7 +93,8 @@ export function decodeEcgObservation(obs: unknown, limits?: Partial<CodecLimits>
     );
   }
 
-  // Pass 1: count tokens (no parsing, no allocation) and read every part's metadata.
+  // Pass 1: read every part's tokens (one pass over its characters; datums kept, bad tokens noted but
+  // raised in pass 3 where their lead is filled) and its metadata.
   let tokenBudget = lim.maxTotalTokens;
   const parts: Part[] = raw.map(({ where, sd, code, top, ext }) => {
     const data = sd.data;
@@ -126,7 +127,8 @@ export function decodeEcgObservation(obs: unknown, limits?: Partial<CodecLimits>
         sdPath(where, 'data'),
       );
     }
-    const tokens = countTokens(data, budget + 1);
+    const scan = scanTokens(where, data, dims, lim.maxTokenChars, budget + 1);
+    const tokens = scan.count;
     if (tokens > budget) {
       throw new DecodeError(
         'too-many-samples',
@@ -149,9 +151,8 @@ export function decodeEcgObservation(obs: unknown, limits?: Partial<CodecLimits>
     checkLimits(sd, where);
     return {
       where,
-      data,
+      scan,
       dims,
-      maxTokenChars: lim.maxTokenChars,
       maxAbsSample: lim.maxAbsSample,
       leads: leadNames(code, dims, where, top),
       nSamples: tokens / dims,
@@ -236,7 +237,7 @@ export function decodeEcgObservation(obs: unknown, limits?: Partial<CodecLimits>
     );
   }
 
-  // Pass 3: allocate and parse.
+  // Pass 3: allocate and fill (datums → mV, range checks, E/L/U and gaps in the mask).
   const leads: Lead[] = [];
   for (const [name, list] of byLead) {
     const samples = new Float32Array(n);

@@ -10,49 +10,54 @@ import { sdPath } from './ecg-codec-sampled-data.js';
 /** What {@link fillPart} needs from one SampledData element. */
 export interface TokenSource {
   readonly where: string;
-  readonly data: string;
   /** Interleaved dimensions (one lead each). */
   readonly dims: number;
   readonly origin: number;
   readonly factor: number;
   /** mV per unit of origin + factor × datum. */
   readonly toMv: number;
-  /** Longer tokens are refused as `bad-token`. */
-  readonly maxTokenChars: number;
   /** Largest |sample| in mV; beyond it (or not finite) → `sample-out-of-range`. */
   readonly maxAbsSample: number;
+  /** The part's tokens, read by {@link scanTokens}. */
+  readonly scan: ScannedTokens;
 }
 
-/** Count whitespace-separated tokens, stopping once `stopAt` is reached (no allocation). */
-export function countTokens(data: string, stopAt = Number.POSITIVE_INFINITY): number {
-  let count = 0;
-  let inToken = false;
-  for (let i = 0; i < data.length; i++) {
-    const c = data.charCodeAt(i);
-    const space = c === 32 || c === 9 || c === 10 || c === 13;
-    if (!space && !inToken) {
-      count++;
-      if (count >= stopAt) return count;
-    }
-    inToken = !space;
-  }
-  return count;
+/** A SampledData `data` string read once: its datums and the first bad token of each dimension. */
+export interface ScannedTokens {
+  /** Tokens read; reading stops once `stopAt` is reached (then `datums` may lack the rest). */
+  readonly count: number;
+  /** Datum of token k (0-based) at index k, as written (before origin/factor/unit); NaN for E, L, U. */
+  readonly datums: Float64Array;
+  /** Per dimension, the first token that is no number (its error is raised when that lead is filled). */
+  readonly bad: ReadonlyArray<BadToken | undefined>;
+}
+
+interface BadToken {
+  /** 0-based token index. */
+  readonly k: number;
+  readonly message: string;
 }
 
 const DECIMAL = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/;
 
-/** Parse one part's tokens for dimension `dim` into `samples`/`invalid` from index `offset`. */
-export function fillPart(
-  part: TokenSource,
-  dim: number,
-  offset: number,
-  samples: Float32Array,
-  invalid: Uint8Array,
-): void {
-  const { data, origin, factor, toMv, maxAbsSample } = part;
-  const dims = part.dims;
-  let x = 0;
+/**
+ * Read `data` in one pass (issue #14: counting first and parsing after read every character twice):
+ * counts the tokens, stopping once `stopAt` is reached, and keeps each datum. A token that is no
+ * decimal, E, L or U is not thrown here but kept as its dimension's first bad token, so the checks that
+ * come before the samples (count, dimensions, rate, units) still come first, as when parsing came last.
+ */
+export function scanTokens(
+  where: string,
+  data: string,
+  dims: number,
+  maxTokenChars: number,
+  stopAt: number,
+): ScannedTokens {
+  // Tokens are at least one character and one separator apart: (length + 1) / 2 bounds their number.
+  let datums = new Float64Array(Math.min(stopAt, (data.length + 1) >> 1, 4096));
+  const bad: (BadToken | undefined)[] = new Array(dims).fill(undefined);
   let k = 0;
+  let dim = 0;
   let i = 0;
   const len = data.length;
   while (i < len) {
@@ -80,40 +85,75 @@ export function fillPart(
       if (c === 32 || c === 9 || c === 10 || c === 13) break;
       i++;
     }
+    if (k === datums.length) {
+      const grown = new Float64Array(Math.min(stopAt, (len + 1) >> 1, datums.length * 2));
+      grown.set(datums);
+      datums = grown;
+    }
     const tokenLen = i - begin;
-    const mine = k % dims === dim;
-    const at = offset + Math.floor(k / dims);
+    if (digits > 0 && digits === tokenLen - signed && digits <= 15) datums[k] = neg ? -acc : acc;
+    else if (bad[dim] !== undefined)
+      datums[k] = Number.NaN; // its lead fails anyway
+    else datums[k] = slowToken(where, data, begin, i, k, maxTokenChars, bad, dim);
     k++;
-    if (!mine) continue;
-    if (digits > 0 && digits === tokenLen - signed && digits <= 15) {
-      x = (origin + factor * (neg ? -acc : acc)) * toMv;
-      // Written so that NaN fails too; no allocation on the per-sample path.
-      if (!(x <= maxAbsSample && x >= -maxAbsSample)) outOfRange(part, k);
-      samples[at] = x;
-      invalid[at] = 0;
-      continue;
+    if (k >= stopAt) break;
+    dim = dim + 1 === dims ? 0 : dim + 1;
+  }
+  return { count: k, datums, bad };
+}
+
+/** A token off the fast path: E/L/U (NaN), a decimal, or the dimension's first bad token (NaN). */
+function slowToken(
+  where: string,
+  data: string,
+  begin: number,
+  end: number,
+  k: number,
+  maxTokenChars: number,
+  bad: (BadToken | undefined)[],
+  dim: number,
+): number {
+  const tokenLen = end - begin;
+  if (tokenLen === 1) {
+    const t = data.charCodeAt(begin);
+    if (t === 69 || t === 76 || t === 85) return Number.NaN; // E, L, U: stays marked invalid
+  }
+  const token = data.slice(begin, end);
+  if (tokenLen > maxTokenChars || !DECIMAL.test(token)) {
+    bad[dim] = {
+      k,
+      message: `${where}: token #${k + 1} "${token.slice(0, 40)}" is not a decimal, E, L or U`,
+    };
+    return Number.NaN;
+  }
+  const v = Number(token);
+  if (!Number.isFinite(v)) {
+    bad[dim] = { k, message: `${where}: token #${k + 1} is out of range` };
+    return Number.NaN;
+  }
+  return v;
+}
+
+/** One part's datums of dimension `dim` as samples in mV into `samples`/`invalid` from index `offset`. */
+export function fillPart(
+  part: TokenSource,
+  dim: number,
+  offset: number,
+  samples: Float32Array,
+  invalid: Uint8Array,
+): void {
+  const { origin, factor, toMv, maxAbsSample, dims } = part;
+  const { count, datums } = part.scan;
+  const badAt = part.scan.bad[dim]?.k ?? count;
+  for (let k = dim, at = offset; k < count; k += dims, at++) {
+    if (k === badAt) {
+      throw new DecodeError('bad-token', part.scan.bad[dim]!.message, sdPath(part.where, 'data'));
     }
-    if (tokenLen === 1) {
-      const t = data.charCodeAt(begin);
-      if (t === 69 || t === 76 || t === 85) continue; // E, L, U: stays marked invalid
-    }
-    const token = data.slice(begin, i);
-    if (tokenLen > part.maxTokenChars || !DECIMAL.test(token)) {
-      throw new DecodeError(
-        'bad-token',
-        `${part.where}: token #${k} "${token.slice(0, 40)}" is not a decimal, E, L or U`,
-        sdPath(part.where, 'data'),
-      );
-    }
-    const v = Number(token);
-    if (!Number.isFinite(v))
-      throw new DecodeError(
-        'bad-token',
-        `${part.where}: token #${k} is out of range`,
-        sdPath(part.where, 'data'),
-      );
-    x = (origin + factor * v) * toMv;
-    if (!(x <= maxAbsSample && x >= -maxAbsSample)) outOfRange(part, k);
+    const v = datums[k]!;
+    if (Number.isNaN(v)) continue; // E, L or U: stays marked invalid
+    const x = (origin + factor * v) * toMv;
+    // Written so that NaN fails too; no allocation on the per-sample path.
+    if (!(x <= maxAbsSample && x >= -maxAbsSample)) outOfRange(part, k + 1);
     samples[at] = x;
     invalid[at] = 0;
   }
