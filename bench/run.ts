@@ -4,6 +4,7 @@ import { join, resolve } from 'node:path';
 import { loadEngine } from '../src/inference/model/index.js';
 import { benchAnalyze } from './analyze.bench.js';
 import { benchBackfill } from './backfill.bench.js';
+import { benchDecoder } from './decoder.bench.js';
 import { benchQrs } from './qrs.bench.js';
 import { benchTorchVsOnnx } from './torch-vs-onnx.bench.js';
 
@@ -18,6 +19,8 @@ process.stdout.write(
   `machine: ${(await import('node:os')).cpus()[0]?.model ?? 'unknown'} × ${(await import('node:os')).cpus().length}, node ${process.version}\n`,
 );
 for (const line of await benchQrs(dataDir)) process.stdout.write(`${line}\n`);
+// Decoder vs JSON.parse + split (issue #14 item 7): same run, ratio printed.
+for (const line of await benchDecoder(dataDir)) process.stdout.write(`${line}\n`);
 const engine = await loadEngine(join(import.meta.dirname, '..', 'models'));
 try {
   for (const line of await benchAnalyze(dataDir, engine)) process.stdout.write(`${line}\n`);
