@@ -65,14 +65,28 @@ export interface DisplayDate {
  * time stays that date whatever the zone; anything that is not a FHIR dateTime gives undefined.
  */
 export function displayDate(value: string | undefined, timeZone: string): DisplayDate | undefined {
-  const m = value === undefined ? null : FHIR_DATE_TIME.exec(value);
+  if (value === undefined) return undefined;
+  // A card call shows the same few recording times several times (card, comparison, suggestions):
+  // formatted once each. Bounded: cleared when full (the values are the patients' ECG times).
+  const key = `${timeZone}\u0000${value}`;
+  if (shown.has(key)) return shown.get(key);
+  const d = formatDate(value, timeZone);
+  if (shown.size >= 4096) shown.clear();
+  shown.set(key, d);
+  return d;
+}
+
+const shown = new Map<string, DisplayDate | undefined>();
+
+function formatDate(value: string, timeZone: string): DisplayDate | undefined {
+  const m = FHIR_DATE_TIME.exec(value);
   if (!m) return undefined;
   const [, y, mo, d] = m;
-  if (!value!.includes('T')) {
+  if (!value.includes('T')) {
     const date = [d ? String(Number(d)) : '', mo ? MONTHS[Number(mo) - 1] : '', y].filter(Boolean).join(' ');
     return { date, dateTime: date };
   }
-  const at = new Date(value!);
+  const at = new Date(value);
   if (Number.isNaN(at.getTime())) return undefined;
   const parts = Object.fromEntries(
     formatterFor(timeZone)

@@ -526,6 +526,20 @@ type LinkFilter = (url: string | undefined) => string | undefined;
 
 /** Only http(s) URLs, and with `origins` only on those (CDS Hooks links open in the clinician's browser). */
 function linkFilter(origins: readonly string[] | undefined): LinkFilter {
+  // One filter per configured list (the service passes the same array on every call), not one per call.
+  const key = origins ?? NO_ORIGINS;
+  let filter = filters.get(key);
+  if (!filter) {
+    filter = makeLinkFilter(origins);
+    filters.set(key, filter);
+  }
+  return filter;
+}
+
+const NO_ORIGINS: readonly string[] = [];
+const filters = new WeakMap<readonly string[], LinkFilter>();
+
+function makeLinkFilter(origins: readonly string[] | undefined): LinkFilter {
   const allowed = origins ? new OriginAllowList(origins) : undefined;
   return (url) => {
     if (url === undefined || !URL.canParse(url)) return undefined;

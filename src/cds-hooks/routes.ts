@@ -52,7 +52,7 @@ export function cdsRouter(deps: CdsRouterDeps): Router {
       end({ status: '200' });
       // Server-Timing (STYLE habit 12): lets an EHR integrator see our share of the ~500 ms budget.
       res.set('Server-Timing', `hook;dur=${(performance.now() - t0).toFixed(1)}`);
-      res.json(response);
+      sendJson(res, response);
     } catch (err) {
       end({ status: err instanceof CdsError ? String(err.status) : '500' });
       next(err);
@@ -85,4 +85,15 @@ export function cdsRouter(deps: CdsRouterDeps): Router {
     res.status(500).json({ error: 'internal error', correlationId: id });
   });
   return router;
+}
+
+/**
+ * `res.json` without the ETag: express hashes every body it sends for one (SHA-1 of the whole response),
+ * which only a GET's conditional request can use; a hook call is a POST answered afresh each time.
+ */
+function sendJson(res: Response, body: unknown): void {
+  const text = JSON.stringify(body);
+  res.type('application/json');
+  res.setHeader('Content-Length', Buffer.byteLength(text));
+  res.end(text);
 }
