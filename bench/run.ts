@@ -5,6 +5,7 @@ import { loadEngine } from '../src/inference/model/index.js';
 import { benchAnalyze } from './analyze.bench.js';
 import { benchBackfill } from './backfill.bench.js';
 import { benchDecoder } from './decoder.bench.js';
+import { benchModelEfficiency } from './model-efficiency.bench.js';
 import { benchQrs } from './qrs.bench.js';
 import { benchTorchVsOnnx } from './torch-vs-onnx.bench.js';
 
@@ -29,6 +30,10 @@ try {
   }
 } finally {
   await engine.dispose();
+}
+// Effective GFLOP/s of each shipped model and of its int8 (QDQ) variant (issue #14 item 4), same run.
+for (const line of await benchModelEfficiency(dataDir, join(import.meta.dirname, '..'))) {
+  process.stdout.write(`${line}\n`);
 }
 // Back-analysis throughput (issue #5): FHIR server and workers in their own processes.
 for (const line of await benchBackfill()) process.stdout.write(`${line}\n`);
