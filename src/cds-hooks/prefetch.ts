@@ -13,12 +13,13 @@ import { z } from 'zod';
 import { firstIssue } from './request.js';
 import { CdsError, type CdsRequest } from './types.js';
 
+// The schemas below only check (their parsed copies are not used): plain, stripping objects, so that a
+// check does not copy every other key of every entry and resource of a 50 KB prefetch (issue #14).
+
 /** What the hook reads of a search Bundle (https://hl7.org/fhir/R4/bundle.html): entries and their resources. */
-const searchBundleSchema = z.looseObject({
+const searchBundleSchema = z.object({
   resourceType: z.literal('Bundle'),
-  entry: z
-    .array(z.looseObject({ resource: z.looseObject({ resourceType: z.string() }).optional() }))
-    .optional(),
+  entry: z.array(z.object({ resource: z.object({ resourceType: z.string() }).optional() })).optional(),
 });
 
 /** R4 `id` (https://hl7.org/fhir/R4/datatypes.html#id). */
@@ -36,19 +37,19 @@ const dateTime = z.string().regex(DATE_TIME, 'must be a FHIR dateTime');
  * effective time) and the shape of its waveform elements; the waveform's contents are the decoder's
  * (ecg-codec-schema.ts). `id` is checked apart: see {@link ecgObservationId}.
  */
-const ecgEnvelopeSchema = z.looseObject({
+const ecgEnvelopeSchema = z.object({
   meta: z
-    .looseObject({
+    .object({
       versionId: z.string().regex(FHIR_ID, 'must be a FHIR id').optional(),
-      tag: z.array(z.looseObject({ system: z.string().optional(), code: z.string().optional() })).optional(),
+      tag: z.array(z.object({ system: z.string().optional(), code: z.string().optional() })).optional(),
     })
     .optional(),
-  subject: z.looseObject({ reference: z.string().optional() }).optional(),
+  subject: z.object({ reference: z.string().optional() }).optional(),
   effectiveDateTime: dateTime.optional(),
   effectiveInstant: z.string().regex(INSTANT, 'must be a FHIR instant').optional(),
-  effectivePeriod: z.looseObject({ start: dateTime.optional() }).optional(),
-  valueSampledData: z.looseObject({}).optional(),
-  component: z.array(z.looseObject({})).optional(),
+  effectivePeriod: z.object({ start: dateTime.optional() }).optional(),
+  valueSampledData: z.object({}).optional(),
+  component: z.array(z.object({})).optional(),
 });
 
 /**
