@@ -23,8 +23,8 @@
  *     over about that many: MIT-BIH's 100 Hz at 360 Hz, a diagnostic 150 Hz at 500 Hz) but at most 14 ms
  *     (a 100 Hz low-pass, the narrowest band supported); below 357 Hz, where 14 ms is under 5 samples,
  *     the leads are first interpolated to 500 Hz (`resample`), which adds no information but lets the
- *     element be 14 ms where whole samples would give 12 or 16 ms. Running extremes by van Herk's O(n)
- *     algorithm (Pattern Recognition Letters 13(7):517-521, 1992; Gil & Werman, IEEE PAMI 15(5):504-507).
+ *     element be 14 ms where whole samples would give 12 or 16 ms. Running extremes by direct scan (the
+ *     element is 5–7 samples), computed only in the beat windows below, where the top-hat is read.
  *  2. Sharpness: at least half of the deflection's height under a QRS-wide (60 ms) element lies in the
  *     narrow part. Smeared spikes in MIT-BIH score 0.7–0.9; R waves 0.2–0.3.
  *  3. Size: at least 0.15 mV (the smallest test pulse after a 100 Hz low-pass, above) and at least 8 × the
@@ -218,8 +218,6 @@ class Workspace {
   readonly narrow: Float32Array;
   readonly a: Float32Array;
   readonly b: Float32Array;
-  readonly g: Float32Array;
-  readonly h: Float32Array;
   /** Erosion or dilation, before the second pass (the direct scan cannot work in place). */
   readonly t: Float32Array;
   readonly window: Float32Array;
@@ -227,8 +225,6 @@ class Workspace {
     this.narrow = new Float32Array(n);
     this.a = new Float32Array(n);
     this.b = new Float32Array(n);
-    this.g = new Float32Array(n);
-    this.h = new Float32Array(n);
     this.t = new Float32Array(n);
     this.window = new Float32Array(p.before + p.after + 1);
   }
@@ -243,18 +239,41 @@ interface LeadSpikes {
 /** Spikes of one lead: per beat the best candidate of each polarity, then the dominant polarity's. */
 function leadSpikes(x: Float32Array, beats: Int32Array, p: Params, w: Workspace): LeadSpikes {
   const n = x.length;
-  topHats(x, p.narrowLeft, p.narrow - 1 - p.narrowLeft, w, w.a, w.b);
-  w.narrow.set(w.a);
-  for (let i = 0; i < n; i++) if (w.b[i]! > w.a[i]!) w.narrow[i] = -w.b[i]!;
-
-  const pos: number[] = [];
-  const neg: number[] = [];
   const first = p.pre + 1;
-  for (let k = 0; k < beats.length; k++) {
+  const windowOf = (k: number): [number, number] => {
     const r = beats[k]!;
     let lo = Math.max(first, r - p.before);
     if (k > 0) lo = Math.max(lo, beats[k - 1]! + p.afterPrevious);
-    const hi = Math.min(n - 2, r + p.after);
+    return [lo, Math.min(n - 2, r + p.after)];
+  };
+  // The narrow top-hat is read only in the beat windows (and one sample either side): it is computed on
+  // those stretches alone, widened by the element's width, within which opening and closing are exact
+  // (each depends on x within narrow − 1 samples). At ordinary rates that is about half the record.
+  const margin = p.narrow;
+  let segStart = -1;
+  let segEnd = -1;
+  const flush = () => {
+    if (segStart < 0) return;
+    const a = Math.max(0, segStart - margin);
+    const b = Math.min(n, segEnd + 1 + margin);
+    narrowTopHat(x, a, b, p, w);
+  };
+  for (let k = 0; k < beats.length; k++) {
+    const [lo, hi] = windowOf(k);
+    if (hi - lo < 2) continue;
+    if (segStart >= 0 && lo - 1 <= segEnd + 2 * margin) segEnd = Math.max(segEnd, hi + 1);
+    else {
+      flush();
+      segStart = lo - 1;
+      segEnd = hi + 1;
+    }
+  }
+  flush();
+
+  const pos: number[] = [];
+  const neg: number[] = [];
+  for (let k = 0; k < beats.length; k++) {
+    const [lo, hi] = windowOf(k);
     if (hi - lo < 2) continue;
     let m = 0;
     for (let i = lo; i <= hi; i++) w.window[m++] = Math.abs(w.narrow[i]!);
@@ -265,6 +284,13 @@ function leadSpikes(x: Float32Array, beats: Int32Array, p: Params, w: Workspace)
     if (down >= 0) neg.push(down);
   }
   return pos.length >= neg.length ? { count: pos.length, spikes: pos } : { count: neg.length, spikes: neg };
+}
+
+/** The signed narrow top-hat of x[a..b) into w.narrow[a..b). */
+function narrowTopHat(x: Float32Array, a: number, b: number, p: Params, w: Workspace): void {
+  const { a: pos, b: neg, narrow } = w;
+  topHats(x, a, b, p.narrowLeft, p.narrow - 1 - p.narrowLeft, w, pos, neg);
+  for (let i = a; i < b; i++) narrow[i] = neg[i]! > pos[i]! ? -neg[i]! : pos[i]!;
 }
 
 /** The tallest candidate of one polarity in [lo, hi] that passes tests 1–6, or −1. */
@@ -347,87 +373,48 @@ function topHatAt(x: Float32Array, i: number, h: number, sign: number): number {
 }
 
 /**
- * x − opening(x) into `pos` and closing(x) − x into `neg`, flat element B = [−left, right] samples:
- * erosion is the min over [i − left, i + right], dilation the max over the reflected [i − right, i + left].
+ * x − opening(x) into `pos` and closing(x) − x into `neg` on [a, b) (the signal clipped there), flat
+ * element B = [−left, right] samples: erosion is the min over [i − left, i + right], dilation the max over
+ * the reflected [i − right, i + left].
  */
 function topHats(
   x: Float32Array,
+  a: number,
+  b: number,
   left: number,
   right: number,
   w: Workspace,
   pos: Float32Array,
   neg: Float32Array,
 ): void {
-  const n = x.length;
-  runningExtreme(x, left, right, false, w.g, w.h, w.t); // erosion
-  runningExtreme(w.t, right, left, true, w.g, w.h, pos); // opening
-  for (let i = 0; i < n; i++) pos[i] = x[i]! - pos[i]!;
-  runningExtreme(x, right, left, true, w.g, w.h, w.t); // dilation
-  runningExtreme(w.t, left, right, false, w.g, w.h, neg); // closing
-  for (let i = 0; i < n; i++) neg[i] = neg[i]! - x[i]!;
+  runningExtreme(x, a, b, left, right, false, w.t); // erosion
+  runningExtreme(w.t, a, b, right, left, true, pos); // opening
+  for (let i = a; i < b; i++) pos[i] = x[i]! - pos[i]!;
+  runningExtreme(x, a, b, right, left, true, w.t); // dilation
+  runningExtreme(w.t, a, b, left, right, false, neg); // closing
+  for (let i = a; i < b; i++) neg[i] = neg[i]! - x[i]!;
 }
 
 /**
- * Running min (or max) over the window [i − left, i + right], clipped at the ends: van Herk's algorithm,
- * about three comparisons per sample whatever the width. `g` holds block prefix extremes and `s` block
- * suffix extremes over blocks of left + right + 1 samples; a full window spans at most two blocks.
- * Computed as a running min of `sign`·x, so one loop serves both.
+ * Running min (or max) of x over the window [i − left, i + right] clipped to [a, b), for i in [a, b), into
+ * out[i], by direct scan: the element is 5–7 samples, where w − 1 comparisons per sample cost less than
+ * the block bookkeeping of van Herk's O(n) algorithm (Pattern Recognition Letters 13(7):517-521, 1992),
+ * which pays off only for wide elements. Computed as a running min of `sign`·x, so one loop serves both.
+ * Not in place: out must not be x.
  */
 function runningExtreme(
   x: Float32Array,
+  a: number,
+  b: number,
   left: number,
   right: number,
   max: boolean,
-  g: Float32Array,
-  s: Float32Array,
   out: Float32Array,
 ): void {
-  const n = x.length;
-  if (n === 0) return;
-  const w = left + right + 1;
   const sign = max ? -1 : 1;
-  if (w <= DIRECT_MAX_WIDTH) {
-    directExtreme(x, left, right, sign, out);
-    return;
-  }
-  for (let start = 0; start < n; start += w) {
-    const end = Math.min(n, start + w);
-    let m = sign * x[start]!;
-    g[start] = m;
-    for (let i = start + 1; i < end; i++) {
-      const v = sign * x[i]!;
-      if (v < m) m = v;
-      g[i] = m;
-    }
-    m = sign * x[end - 1]!;
-    s[end - 1] = m;
-    for (let i = end - 2; i >= start; i--) {
-      const v = sign * x[i]!;
-      if (v < m) m = v;
-      s[i] = m;
-    }
-  }
-  const lastBlock = n - 1 - ((n - 1) % w);
-  for (let i = 0; i < n; i++) {
-    const lo = i - left;
-    const hi = i + right;
-    let m: number;
-    if (lo <= 0) m = g[hi < n ? hi : n - 1]!;
-    else if (hi >= n - 1) m = lo >= lastBlock ? s[lo]! : Math.min(s[lo]!, g[n - 1]!);
-    else m = Math.min(s[lo]!, g[hi]!);
-    out[i] = sign * m;
-  }
-}
-
-/** Widest element computed directly: w − 1 comparisons per sample beat van Herk's block bookkeeping. */
-const DIRECT_MAX_WIDTH = 8;
-
-/** {@link runningExtreme} by direct scan of each window (narrow elements); not in place. */
-function directExtreme(x: Float32Array, left: number, right: number, sign: number, out: Float32Array): void {
-  const n = x.length;
-  for (let i = 0; i < n; i++) {
-    const lo = i - left > 0 ? i - left : 0;
-    const hi = i + right < n - 1 ? i + right : n - 1;
+  for (let i = a; i < b; i++) {
+    const lo = i - left > a ? i - left : a;
+    const hi = i + right < b - 1 ? i + right : b - 1;
     let m = sign * x[lo]!;
     for (let j = lo + 1; j <= hi; j++) {
       const v = sign * x[j]!;
