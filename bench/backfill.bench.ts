@@ -66,8 +66,8 @@ interface Mode {
   readonly env: Record<string, string>;
 }
 
-/** Today's settings: ECGs wait in the pool while workers are busy and are analysed in batches. */
-const OURS = { BATCH_CONCURRENCY: process.env['BENCH_BACKFILL_CONCURRENCY'] ?? '32', ANALYSIS_BATCH: '16' };
+/** Today's defaults: ECGs wait in the pool while workers are busy and are analysed in batches. */
+const OURS = { BATCH_CONCURRENCY: process.env['BENCH_BACKFILL_CONCURRENCY'] ?? '16', ANALYSIS_BATCH: '16' };
 /** The settings before cross-ECG batching (issue #14): 2 ECGs in flight, one per analysis task. */
 const BASELINE = { BATCH_CONCURRENCY: '2', ANALYSIS_BATCH: '1' };
 

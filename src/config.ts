@@ -185,7 +185,11 @@ const EnvSchema = z.object({
   NIGHTLY_CRON: z.string().default('0 2 * * *'),
   NIGHTLY_TIMEZONE: z.string().default('UTC'),
   NIGHTLY_ENABLED: bool.default(true),
-  BATCH_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(2),
+  /**
+   * ECGs in flight per process (read → analysis → write-back). Above the analysis workers, ECGs wait in the
+   * pool and are analysed in batches (ANALYSIS_BATCH), which is where the nightly throughput comes from.
+   */
+  BATCH_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(16),
   BATCH_RATE_PER_SEC: z.coerce.number().positive().default(50),
 });
 
