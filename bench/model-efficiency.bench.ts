@@ -4,7 +4,9 @@
  * model's two-lead vote batch (every beat on both leads), the rhythm model's 10-s windows (5-s stride) and
  * the quality autoencoder's 2.048-s segments. Per model: ms per batch, rows/s and the effective GFLOP/s
  * as a share of this 2-core machine's ~200 GFLOP/s FP32 ceiling, fp32 and int8 side by side in one run
- * (interleaved, median of BENCH_RUNS rounds), and the speed ratio int8 / fp32.
+ * (interleaved, median of BENCH_RUNS rounds), and the speed ratio int8 / fp32. Where the shipped model is
+ * itself int8 (its manifest's `quantization.fp32Model`, e.g. beat-cnn 4.1.0), its fp32 source from models/
+ * fills the fp32 column.
  *
  * FLOPs per row are counted from each fp32 ONNX graph (training/quantize/onnx_flops.py: 2 × MACs of
  * every Conv, ConvTranspose, Gemm and MatMul, shapes from ONNX's own shape inference); the int8 column
@@ -33,6 +35,7 @@ import { readWfdbRecord } from '../src/inference/io/record.js';
 import {
   type FloatTensor,
   loadEngine,
+  loadModel,
   type ModelRole,
   type ModelSession,
 } from '../src/inference/model/index.js';
@@ -123,45 +126,60 @@ export async function benchModelEfficiency(
   const fp32Dir = join(repoRoot, 'models');
   const int8Dir = process.env.BENCH_INT8_MODELS ?? join(repoRoot, 'training/cache/quant/models-int8');
   const lines: string[] = [];
-  const fp32 = await loadEngine(fp32Dir);
-  const int8 = existsSync(join(int8Dir, 'shipped.json')) ? await loadEngine(int8Dir) : undefined;
+  const shipped = await loadEngine(fp32Dir);
+  const variants = existsSync(join(int8Dir, 'shipped.json')) ? await loadEngine(int8Dir) : undefined;
+  const extra: ModelSession[] = [];
   try {
     const roles = ['beat', 'rhythm', 'quality'] as const;
-    const files = roles.map((r) => join(fp32Dir, fp32[r].manifest.file));
+    // A shipped int8 model names its fp32 source (models/<id>-fp32): that is the fp32 column, the shipped
+    // model the int8 one; otherwise the shipped model is the fp32 column and the int8 variant comes from
+    // int8Dir.
+    const pairs: Record<ModelRole, [ModelSession, ModelSession | undefined]> = {} as never;
+    for (const role of roles) {
+      const m = shipped[role];
+      const source = (m.manifest as { quantization?: { fp32Model?: string } }).quantization?.fp32Model;
+      if (source) {
+        const f = await loadModel(fp32Dir, source);
+        extra.push(f);
+        pairs[role] = [f, m];
+      } else pairs[role] = [m, variants?.[role]];
+    }
+    const files = roles.map((r) => join(fp32Dir, pairs[r][0].manifest.file));
     const flops = onnxFlopsPerRow(files, repoRoot);
-    const channels = fp32.beat.manifest.inputs[0]?.shape[1] === 2 ? 2 : 1;
+    const channels = shipped.beat.manifest.inputs[0]?.shape[1] === 2 ? 2 : 1;
     const batches = await recordBatches(dataDir, channels);
     lines.push(
       `model efficiency (CPU, mitdb/100 = one 30-min record's batches, median of ${runs} interleaved runs; ` +
-        `GFLOP/s against a ~${FP32_CEILING_GFLOPS} GFLOP/s FP32 ceiling, int8 counted at the fp32 graph's FLOPs)`,
+        `GFLOP/s against a ~${FP32_CEILING_GFLOPS} GFLOP/s FP32 ceiling, int8 counted at the fp32 graph's FLOPs; * = shipped)`,
     );
     if (typeof flops === 'string') lines.push(`  ${flops}: GFLOP/s not shown`);
-    if (!int8)
+    if (!variants)
       lines.push(
-        `  no int8 models in ${int8Dir}: run training/quantize/quantize.py (training/README.md) for the int8 column`,
+        `  no int8 variants in ${int8Dir}: run training/quantize/quantize.py (training/README.md) for the int8 column`,
       );
     lines.push(
-      '  model                      rows  MFLOP/row |  fp32 ms   rows/s  GFLOP/s  %ceil |  int8 ms   rows/s  GFLOP/s | int8/fp32 speed',
+      '  model                      rows  MFLOP/row |   fp32 ms   rows/s  GFLOP/s  %ceil |   int8 ms   rows/s  GFLOP/s | int8/fp32 speed',
     );
     for (const [i, role] of roles.entries()) {
       const feeds = batches[role];
       const rows = Object.values(feeds)[0]!.dims[0]!;
       const perRow = typeof flops === 'string' ? undefined : flops.get(files[i]!);
-      const [msA, msB] = await timePair(fp32[role], int8?.[role], feeds, runs);
+      const [a, b] = pairs[role];
+      const [msA, msB] = await timePair(a, b, feeds, runs);
       const gf = (ms: number) => (perRow === undefined ? NaN : (perRow * rows) / (ms / 1000) / 1e9);
-      const name = `${role} ${fp32[role].manifest.id}@${fp32[role].manifest.version}`;
+      const star = (s: ModelSession) => (s === shipped[role] ? '*' : ' ');
+      const name = `${role} ${shipped[role].manifest.id}@${shipped[role].manifest.version}`;
       let line =
         `  ${name.padEnd(26)}${String(rows).padStart(5)}  ${perRow === undefined ? '      n/a' : (perRow / 1e6).toFixed(2).padStart(9)} |` +
-        `${msA.toFixed(1).padStart(8)} ${((rows * 1000) / msA).toFixed(0).padStart(8)} ${gf(msA).toFixed(1).padStart(8)} ${((100 * gf(msA)) / FP32_CEILING_GFLOPS).toFixed(1).padStart(5)}% |`;
-      if (msB !== undefined)
+        `${star(a)}${msA.toFixed(1).padStart(8)} ${((rows * 1000) / msA).toFixed(0).padStart(8)} ${gf(msA).toFixed(1).padStart(8)} ${((100 * gf(msA)) / FP32_CEILING_GFLOPS).toFixed(1).padStart(5)}% |`;
+      if (b && msB !== undefined)
         line +=
-          `${msB.toFixed(1).padStart(8)} ${((rows * 1000) / msB).toFixed(0).padStart(8)} ${gf(msB).toFixed(1).padStart(8)} |` +
+          `${star(b)}${msB.toFixed(1).padStart(8)} ${((rows * 1000) / msB).toFixed(0).padStart(8)} ${gf(msB).toFixed(1).padStart(8)} |` +
           ` ${(msA / msB).toFixed(2)}×`;
       lines.push(line);
     }
   } finally {
-    await fp32.dispose();
-    await int8?.dispose();
+    await Promise.all([shipped.dispose(), variants?.dispose(), ...extra.map((e) => e.dispose())]);
   }
   return lines;
 }

@@ -1,7 +1,7 @@
 /** `npm run bench`: every benchmark, printed as numbers (targets live here, not in timed tests). */
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { loadEngine } from '../src/inference/model/index.js';
+import { loadEngine, loadModel } from '../src/inference/model/index.js';
 import { benchAnalyze } from './analyze.bench.js';
 import { benchBackfill } from './backfill.bench.js';
 import { benchDecoder } from './decoder.bench.js';
@@ -25,8 +25,15 @@ for (const line of await benchDecoder(dataDir)) process.stdout.write(`${line}\n`
 const engine = await loadEngine(join(import.meta.dirname, '..', 'models'));
 try {
   for (const line of await benchAnalyze(dataDir, engine)) process.stdout.write(`${line}\n`);
-  for (const line of await benchTorchVsOnnx(dataDir, engine.beat, join(import.meta.dirname, '..'))) {
-    process.stdout.write(`${line}\n`);
+  // PyTorch runs the fp32 graph: compare it with the fp32 ONNX source of an int8 shipped model (beat-cnn 4.1.0)
+  const fp32Id = (engine.beat.manifest as { quantization?: { fp32Model?: string } }).quantization?.fp32Model;
+  const beat = fp32Id ? await loadModel(join(import.meta.dirname, '..', 'models'), fp32Id) : engine.beat;
+  try {
+    for (const line of await benchTorchVsOnnx(dataDir, beat, join(import.meta.dirname, '..'))) {
+      process.stdout.write(`${line}\n`);
+    }
+  } finally {
+    if (beat !== engine.beat) await beat.dispose();
   }
 } finally {
   await engine.dispose();

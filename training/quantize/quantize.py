@@ -194,6 +194,24 @@ def golden_max_diff(fp32: Path, int8: Path, golden: Path) -> float | None:
     return float(max(np.abs(x - y).max() for x, y in zip(a.run(None, feeds), b.run(None, feeds))))
 
 
+def write_golden(int8: Path, fp32_golden: Path, out: Path) -> None:
+    """Golden vectors of the int8 model: the fp32 model's golden inputs and ONNX Runtime's int8 outputs
+    (PyTorch cannot run the quantised graph), for test/inference/model/golden.test.ts."""
+    if not fp32_golden.exists():
+        return
+    g = json.loads(fp32_golden.read_text())
+    opts = ort.SessionOptions()
+    opts.intra_op_num_threads = 1
+    sess = ort.InferenceSession(str(int8), opts, providers=["CPUExecutionProvider"])
+    feeds = {k: np.asarray(v["data"], np.float32).reshape(v["shape"]) for k, v in g["inputs"].items()}
+    outputs = dict(zip([o.name for o in sess.get_outputs()], sess.run(None, feeds)))
+    g["model"] = int8.name
+    g["note"] = (g.get("note", "") + f" Outputs of the int8 (QDQ) model from onnxruntime {ort.__version__} on the CPU "
+                 "(training/quantize/quantize.py), not PyTorch.").strip()
+    g["outputs"] = {k: {"shape": list(v.shape), "data": [float(x) for x in v.ravel()]} for k, v in outputs.items()}
+    out.write_text(json.dumps(g) + "\n")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--models", default=str(REPO / "models"), help="the fp32 models dir (shipped.json)")
@@ -234,11 +252,14 @@ def main() -> None:
             feeds, check, calib = rhythm_calibration(rng, args.rhythm_rows)
         else:
             feeds, check, calib = ae_calibration(rng, args.ae_rows)
-        manifest = json.loads((src / f"{model_id}.manifest.json").read_text())
+        # a shipped int8 model names its fp32 source (kept in models/ as <id>-fp32): quantise that again
+        shipped_manifest = json.loads((src / f"{model_id}.manifest.json").read_text())
+        fp32_id = shipped_manifest.get("quantization", {}).get("fp32Model", model_id)
+        manifest = json.loads((src / f"{fp32_id}.manifest.json").read_text())
         fp32 = src / manifest["file"]
         pre = work / f"{model_id}.pre.onnx"
         quant_pre_process(str(fp32), str(pre), skip_symbolic_shape=True)
-        target = out / manifest["file"]
+        target = out / f"{model_id}.onnx"
         quantize_static(
             str(pre),
             str(target),
@@ -254,15 +275,19 @@ def main() -> None:
             extra_options={"CalibIntraOpNumThreads": 1},
         )
         digest = sha256(target)
+        manifest.pop("note", None)  # the fp32 source's own note
         manifest.update(
+            id=model_id,
             version=f"{manifest['version']}+int8",
+            file=target.name,
             sha256=digest,
-            quantization={**settings, "calibrationData": calib, "fp32Sha256": manifest["sha256"], "script": "training/quantize/quantize.py"},
+            quantization={**settings, "calibrationData": calib, "fp32Model": fp32_id, "fp32Sha256": manifest["sha256"], "script": "training/quantize/quantize.py"},
         )
         if "onnx" in manifest:
             manifest["onnx"] = {**manifest["onnx"], "bytes": target.stat().st_size}
         (out / f"{model_id}.manifest.json").write_text(json.dumps(manifest, indent=2) + "\n")
-        diff = golden_max_diff(fp32, target, src / f"{model_id}.golden.json")
+        diff = golden_max_diff(fp32, target, src / f"{fp32_id}.golden.json")
+        write_golden(target, src / f"{fp32_id}.golden.json", out / f"{model_id}.golden.json")
         agree = agreement(fp32, target, check)
         report["models"][model_id] = {
             "role": role,
