@@ -63,11 +63,14 @@ export async function benchDecoder(dataDir: string): Promise<string[]> {
   const out: string[] = [
     'ECG decoder, raw JSON → leads (median ms; baseline JSON.parse + split/map, no checks):',
   ];
-  const twelve = resolve(import.meta.dirname, '..', 'test', 'fixtures', 'ptbxl', '00001_hr');
+  // PTB-XL 00001 from the shared data, else the repository's fixture 00003 (both 10-s 12-lead at 500 Hz).
+  const shared = join(dataDir, 'ptbxl', 'records500', '00000', '00001_hr');
+  const fixture = resolve(import.meta.dirname, '..', 'test', 'fixtures', 'ptbxl', '00003_hr');
+  const useShared = existsSync(`${shared}.hea`);
   const cases: { label: string; path: string; runs: number }[] = [
     {
-      label: '10-s 12-lead (PTB-XL 00001, 500 Hz)',
-      path: existsSync(`${twelve}.hea`) ? twelve : join(dataDir, 'ptbxl', 'records500', '00000', '00001_hr'),
+      label: `10-s 12-lead (PTB-XL ${useShared ? '00001' : '00003'}, 500 Hz)`,
+      path: useShared ? shared : fixture,
       runs: 200,
     },
     { label: '30-min 2-lead (MIT-BIH 100, 360 Hz)', path: join(dataDir, 'mitdb', '100'), runs: 15 },
