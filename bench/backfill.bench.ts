@@ -98,6 +98,7 @@ async function measure(mode: Mode, prefix: string): Promise<Measured> {
     try {
       // The search reader: the dev server's $export makes clients wait a Retry-After of 1 s.
       const deps = await nightlyDeps(c, { reader: searchReader(c.backend) });
+      const profile = process.env['BENCH_BACKFILL_PROFILE'] ? await startProfile() : undefined;
       const cpu0 = process.cpuUsage();
       const elu0 = performance.eventLoopUtilization();
       const t0 = performance.now();
@@ -105,6 +106,7 @@ async function measure(mode: Mode, prefix: string): Promise<Measured> {
       const seconds = (performance.now() - t0) / 1000;
       const cpu = process.cpuUsage(cpu0);
       const elu = performance.eventLoopUtilization(elu0);
+      if (profile) await profile(process.env['BENCH_BACKFILL_PROFILE']!);
       await deps.checkpoints.close();
       if (r.analysed !== N || r.failed !== 0)
         throw new Error(`expected ${N} analysed, got ${JSON.stringify(r)}`);
@@ -124,6 +126,21 @@ async function measure(mode: Mode, prefix: string): Promise<Measured> {
     await stop(server.child);
     if (mode.workers) await flushPrefix(prefix);
   }
+}
+
+/** Profiling aid: a CPU profile of this (main) thread over the measured run, written to `file`. */
+async function startProfile(): Promise<(file: string) => Promise<void>> {
+  const { Session } = await import('node:inspector/promises');
+  const { writeFile } = await import('node:fs/promises');
+  const session = new Session();
+  session.connect();
+  await session.post('Profiler.enable');
+  await session.post('Profiler.start');
+  return async (file) => {
+    const { profile } = await session.post('Profiler.stop');
+    await writeFile(file, JSON.stringify(profile));
+    session.disconnect();
+  };
 }
 
 const rate = (m: Measured) => m.analysed / m.seconds;
@@ -170,7 +187,8 @@ export async function benchBackfill(): Promise<string[]> {
 }
 
 if (import.meta.url === `file://${process.argv[1]}` && process.env['BENCH_BACKFILL_PROFILE']) {
-  // Profiling aid: one service-only run with today's settings (run under node --cpu-prof).
+  // Profiling aid: one service-only run with today's settings; the main thread's profile goes to the file
+  // named by BENCH_BACKFILL_PROFILE (open it in Chrome DevTools).
   process.stdout.write(`${describe(await measure({ fhir: 'stub', workers: 0, env: OURS }, ''))}\n`);
 } else if (import.meta.url === `file://${process.argv[1]}`) {
   for (const line of await benchBackfill()) process.stdout.write(`${line}\n`);
