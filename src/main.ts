@@ -162,7 +162,8 @@ export async function compose(config: Config, log: Logger): Promise<Composed> {
   );
   const backend = watch.fhir;
   const analyzerDeps: ObservationAnalyzerDeps = {
-    analyze: (obs) => pool.result(obs),
+    // A clinician waits on a hook's ECG: it goes ahead of nightly and Subscription ECGs waiting for a worker.
+    analyze: (obs, trigger) => pool.result(obs, { urgent: trigger === 'hook' }),
     models,
     writer: backend,
     log,

@@ -38,7 +38,7 @@ export interface AnalysisPool {
   readonly info: EngineInfo;
   readonly size: number;
   /** Decode → analyse → summarise one ECG Observation; a DecodeError becomes an 'unable' result. */
-  result(obs: fhir4.Observation): Promise<StoredResult>;
+  result(obs: fhir4.Observation, opts?: { readonly urgent?: boolean }): Promise<StoredResult>;
   /** The viewer's EcgView of one Observation; rejects with a DecodeError for an ECG the codec refuses. */
   view(obs: fhir4.Observation): Promise<EcgView>;
   /** Tasks waiting for a worker. */
@@ -81,10 +81,13 @@ export async function createAnalysisPool(opts: AnalysisPoolOptions): Promise<Ana
     fail: (err: Error) => void;
   }[] = [];
   let inFlight = 0;
+  /** Urgent ECGs at the head of `waiting` (they keep their order among themselves). */
+  let urgentCount = 0;
   let closed = false;
   const dispatch = () => {
     while (waiting.length > 0 && inFlight < opts.size) {
       const items = waiting.splice(0, maxBatch);
+      urgentCount = Math.max(0, urgentCount - items.length);
       inFlight++;
       run({
         kind: 'results',
@@ -115,13 +118,15 @@ export async function createAnalysisPool(opts: AnalysisPoolOptions): Promise<Ana
     get queued() {
       return waiting.length + piscina.queueSize;
     },
-    result: (obs) =>
+    result: (obs, o) =>
       new Promise<StoredResult>((ok, fail) => {
         if (closed) {
           fail(new Error('the analysis pool is closed'));
           return;
         }
-        waiting.push({ obs, ok, fail });
+        // Urgent ECGs (a clinician's hook call) go ahead of those already waiting.
+        if (o?.urgent) waiting.splice(urgentCount++, 0, { obs, ok, fail });
+        else waiting.push({ obs, ok, fail });
         dispatch();
       }),
     async view(obs) {

@@ -24,7 +24,7 @@ export interface TransactionWriter {
  * Decode, analyse and summarise one ECG Observation (what a worker of the analysis pool runs, see
  * src/analysis-pool/); never throws for bad ECGs.
  */
-export type ResultAnalyzer = (obs: fhir4.Observation) => Promise<StoredResult>;
+export type ResultAnalyzer = (obs: fhir4.Observation, trigger: Trigger) => Promise<StoredResult>;
 
 export interface ObservationAnalyzerDeps {
   /** Off the event loop in the service: the analysis pool's `result` (STYLE: HTTP and jobs submit to it). */
@@ -62,7 +62,7 @@ export async function analyzeObservation(
   if (!obs.id) throw new Error('the ECG Observation has no id: store it before analysing');
   const source = sourceOf(obs);
   const t0 = performance.now();
-  const result = await deps.analyze(obs);
+  const result = await deps.analyze(obs, trigger);
   const ms = performance.now() - t0;
   const outcome = result.status === 'unable' ? 'unable' : (result.findings[0]?.code ?? 'none');
   deps.metrics.analyses.inc({ result: outcome, trigger });

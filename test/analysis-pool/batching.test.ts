@@ -46,6 +46,25 @@ describe('analysis pool batching', () => {
     assert.equal(refused.status, 'unable');
   });
 
+  it("puts an urgent ECG (a hook's) ahead of those already waiting", async () => {
+    const own = await createAnalysisPool({ modelsDir: join(REPO_ROOT, 'models'), size: 1, maxBatch: 1 });
+    try {
+      const order: string[] = [];
+      const track = (p: Promise<StoredResult>) => p.then((r) => order.push(r.source.observationId));
+      // The first starts at once; the next two wait; the urgent one, asked last, runs second.
+      const calls = [
+        track(own.result(observations[0]!)),
+        track(own.result(observations[1]!)),
+        track(own.result(observations[2]!)),
+        track(own.result(observations[3]!, { urgent: true })),
+      ];
+      await Promise.all(calls);
+      assert.deepEqual(order, ['ecg-0', 'ecg-3', 'ecg-1', 'ecg-2']);
+    } finally {
+      await own.close();
+    }
+  });
+
   it('refuses ECGs still waiting when it closes', async () => {
     const own = await createAnalysisPool({ modelsDir: join(REPO_ROOT, 'models'), size: 1, maxBatch: 1 });
     const calls = observations.map((o) =>
