@@ -10,7 +10,7 @@ import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { Express } from 'express';
 import type { JSONWebKeySet } from 'jose';
-import { createAnalysisPool } from './analysis-pool/pool.js';
+import { type AnalysisPool, createAnalysisPool } from './analysis-pool/pool.js';
 import { createApp } from './app.js';
 import { createAnalysisWorker, createBullQueue, redisDeadLetterStore } from './batch/bullmq.js';
 import { type CatchUp, createCatchUp } from './batch/catchup.js';
@@ -68,6 +68,8 @@ export interface Composed {
   /** The FHIR server results are written to (the embedded one in demo mode). */
   readonly backend: FhirAccess;
   readonly devFhir?: DevFhirServer;
+  /** The worker threads that decode and analyse (results only: no write-back). */
+  readonly pool: Pick<AnalysisPool, 'result' | 'queued' | 'size'>;
   readonly analyze: (
     obs: fhir4.Observation,
     trigger: 'hook' | 'subscription' | 'nightly' | 'cli' | 'demo',
@@ -359,6 +361,7 @@ export async function compose(config: Config, log: Logger): Promise<Composed> {
   return {
     app,
     ...(metricsApp ? { metricsApp } : {}),
+    pool,
     config,
     log,
     metrics,

