@@ -60,10 +60,12 @@ export async function benchTorchVsOnnx(
       median_ms: number;
       flops_per_row: number;
       threads: number;
+      weights?: string;
     };
     const gflops = (ms: number) => ((t.flops_per_row * n) / (ms / 1000) / 1e9).toFixed(1);
     return [
-      `beat model on ${n} beats of mitdb/100 (${(t.flops_per_row / 1e6).toFixed(2)} MFLOP per beat), median of 15 runs`,
+      `beat model on ${n} beats of mitdb/100 (${(t.flops_per_row / 1e6).toFixed(2)} MFLOP per beat), median of 15 runs` +
+        (t.weights && t.weights !== 'trained' ? `; PyTorch weights ${t.weights}` : ''),
       `  PyTorch eager (${t.threads} threads)   ${fmtMs(t.median_ms).padStart(10)}  ${gflops(t.median_ms)} GFLOP/s`,
       `  ONNX Runtime (${model.provider})            ${fmtMs(ort).padStart(10)}  ${gflops(ort)} GFLOP/s  → ${(t.median_ms / ort).toFixed(2)}× PyTorch eager`,
     ];

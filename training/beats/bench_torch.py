@@ -1,6 +1,6 @@
 """PyTorch-eager timing of the shipped beat model (models/shipped.json) on given inputs, and its FLOPs per beat.
 
-The single CNN loads training/cache/beats/<id>/final.pt; an ensemble (manifest field `ensemble`, written by
+The single CNN loads training/cache/beats/<id>/final.pt (absent: seeded random weights, same timing); an ensemble (manifest field `ensemble`, written by
 export_ensemble.py) loads each member's training/cache/beats/<run>/final.pt. FLOPs count convolutions,
 linear layers, GRU gates and the attention matmuls (multiply-adds × 2).
 
@@ -33,9 +33,17 @@ def main() -> None:
     model_id = json.loads((REPO / "models/shipped.json").read_text())["beat"]
     manifest = json.loads((REPO / f"models/{model_id}.manifest.json").read_text())
 
+    missing: list[str] = []
+
     def load(cfg: dict, state: Path) -> nn.Module:
+        torch.manual_seed(0)
         m = build_model(cfg.get("arch", "cnn"), n_rr=rr.shape[1], width=cfg["width"], dropout=cfg["dropout"], in_channels=window.shape[1], use_window=cfg["use_window"], hidden=cfg.get("hidden", 32), heads=cfg.get("heads", 4))
-        m.load_state_dict(torch.load(state))
+        # The checkpoint lives in the git-ignored training cache. Without it (a fresh machine) the same
+        # architecture keeps seeded random weights: eager time and FLOPs do not depend on weight values.
+        if state.exists():
+            m.load_state_dict(torch.load(state))
+        else:
+            missing.append(str(state.relative_to(REPO)))
         return m
 
     if "ensemble" in manifest:
@@ -72,7 +80,7 @@ def main() -> None:
             t0 = time.perf_counter()
             model(window, rr)
             times.append((time.perf_counter() - t0) * 1000)
-    print(json.dumps({"n": int(window.shape[0]), "median_ms": float(np.median(times)), "flops_per_row": 2 * macs, "threads": torch.get_num_threads()}))
+    print(json.dumps({"n": int(window.shape[0]), "median_ms": float(np.median(times)), "flops_per_row": 2 * macs, "threads": torch.get_num_threads(), "weights": "random (no checkpoint: " + ", ".join(missing) + ")" if missing else "trained"}))
 
 
 if __name__ == "__main__":
