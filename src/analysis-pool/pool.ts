@@ -47,6 +47,35 @@ export interface AnalysisPool {
   close(): Promise<void>;
 }
 
+/**
+ * Most SampledData characters in one batch task (about eighteen 10-s 12-lead ECGs; one 30-min 2-lead
+ * Holter is ~6.4 M on its own and goes alone).
+ */
+export const MAX_BATCH_CHARS = 4_000_000;
+
+/** Characters of SampledData text in an (unvalidated) Observation: its weight in a batch. */
+export function waveformChars(obs: fhir4.Observation): number {
+  if (obs === null || typeof obs !== 'object') return 0;
+  let n = 0;
+  const add = (sd: unknown) => {
+    const data = (sd as { data?: unknown } | undefined)?.data;
+    if (typeof data === 'string') n += data.length;
+  };
+  add((obs as { valueSampledData?: unknown }).valueSampledData);
+  const components = (obs as { component?: unknown }).component;
+  if (Array.isArray(components))
+    for (const c of components) add((c as { valueSampledData?: unknown } | null)?.valueSampledData);
+  return n;
+}
+
+/** How many of the leading `weights` form one batch: at least one, then while their sum stays ≤ max. */
+export function batchLength(weights: readonly number[], max: number): number {
+  let sum = weights[0] ?? 0;
+  let n = Math.min(1, weights.length);
+  while (n < weights.length && sum + weights[n]! <= max) sum += weights[n++]!;
+  return n;
+}
+
 /** Young-generation size of each analysis worker's V8 heap (MiB). */
 const WORKER_YOUNG_GENERATION_MB = 4;
 
@@ -93,7 +122,10 @@ export async function createAnalysisPool(opts: AnalysisPoolOptions): Promise<Ana
   let closed = false;
   const dispatch = () => {
     while (waiting.length > 0 && inFlight < opts.size) {
-      const items = waiting.splice(0, maxBatch);
+      // Up to maxBatch ECGs, and no more waveform text than MAX_BATCH_CHARS in one task (always one):
+      // sixteen 10-s ECGs go together, a 30-min Holter goes alone, so a worker never holds many at once.
+      const head = waiting.slice(0, maxBatch).map((w) => waveformChars(w.obs));
+      const items = waiting.splice(0, batchLength(head, MAX_BATCH_CHARS));
       urgentCount = Math.max(0, urgentCount - items.length);
       inFlight++;
       run({

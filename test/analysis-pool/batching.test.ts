@@ -6,7 +6,13 @@
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { type AnalysisPool, createAnalysisPool } from '../../src/analysis-pool/pool.js';
+import {
+  type AnalysisPool,
+  batchLength,
+  createAnalysisPool,
+  MAX_BATCH_CHARS,
+  waveformChars,
+} from '../../src/analysis-pool/pool.js';
 import { encodeEcgObservation } from '../../src/fhir/ecg-codec.js';
 import type { StoredResult } from '../../src/fhir/stored-result.js';
 import { readWfdbRecord } from '../../src/inference/io/record.js';
@@ -63,6 +69,22 @@ describe('analysis pool batching', () => {
     } finally {
       await own.close();
     }
+  });
+
+  it('weighs a batch by its waveform text: sixteen 10-s 12-lead ECGs together, a 30-min Holter alone', () => {
+    const twelve = waveformChars(observations[1]!); // PTB-XL 00003, 10 s, 12 leads
+    assert.ok(twelve > 100_000 && twelve < 300_000, `10-s 12-lead: ${twelve} characters`);
+    assert.equal(batchLength(Array(16).fill(twelve), MAX_BATCH_CHARS), 16);
+    const holter = 6_400_000; // MIT-BIH 100 as one Observation (test/analysis-pool/off-event-loop.test.ts)
+    assert.equal(batchLength([holter, twelve, twelve], MAX_BATCH_CHARS), 1, 'a Holter goes alone');
+    assert.equal(batchLength([twelve, holter, twelve], MAX_BATCH_CHARS), 1, 'and is not joined');
+    assert.equal(batchLength([], MAX_BATCH_CHARS), 0);
+    assert.equal(waveformChars({ resourceType: 'Observation', status: 'final', code: {} }), 0);
+    assert.equal(
+      waveformChars({ component: 'x' } as unknown as fhir4.Observation),
+      0,
+      'hostile shapes weigh 0',
+    );
   });
 
   it('refuses ECGs still waiting when it closes', async () => {
