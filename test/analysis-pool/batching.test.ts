@@ -80,11 +80,8 @@ describe('analysis pool batching', () => {
     assert.equal(batchLength([twelve, holter, twelve], MAX_BATCH_CHARS), 1, 'and is not joined');
     assert.equal(batchLength([], MAX_BATCH_CHARS), 0);
     assert.equal(waveformChars({ resourceType: 'Observation', status: 'final', code: {} }), 0);
-    assert.equal(
-      waveformChars({ component: 'x' } as unknown as fhir4.Observation),
-      0,
-      'hostile shapes weigh 0',
-    );
+    for (const hostile of [{ component: 'x' }, { component: [null, 5] }, null, 'x'])
+      assert.equal(waveformChars(hostile as unknown as fhir4.Observation), 0, JSON.stringify(hostile));
   });
 
   it('refuses ECGs still waiting when it closes', async () => {
