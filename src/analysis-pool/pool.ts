@@ -113,20 +113,20 @@ export async function createAnalysisPool(opts: AnalysisPoolOptions): Promise<Ana
   const maxBatch = Math.max(1, opts.maxBatch ?? 1);
   const waiting: {
     obs: fhir4.Observation;
+    /** Its waveform text (characters), weighed once on arrival. */
+    weight: number;
+    urgent: boolean;
     ok: (r: StoredResult) => void;
     fail: (err: Error) => void;
   }[] = [];
   let inFlight = 0;
-  /** Urgent ECGs at the head of `waiting` (they keep their order among themselves). */
-  let urgentCount = 0;
   let closed = false;
   const dispatch = () => {
     while (waiting.length > 0 && inFlight < opts.size) {
       // Up to maxBatch ECGs, and no more waveform text than MAX_BATCH_CHARS in one task (always one):
       // sixteen 10-s ECGs go together, a 30-min Holter goes alone, so a worker never holds many at once.
-      const head = waiting.slice(0, maxBatch).map((w) => waveformChars(w.obs));
+      const head = waiting.slice(0, maxBatch).map((w) => w.weight);
       const items = waiting.splice(0, batchLength(head, MAX_BATCH_CHARS));
-      urgentCount = Math.max(0, urgentCount - items.length);
       inFlight++;
       run({
         kind: 'results',
@@ -163,9 +163,12 @@ export async function createAnalysisPool(opts: AnalysisPoolOptions): Promise<Ana
           fail(new Error('the analysis pool is closed'));
           return;
         }
-        // Urgent ECGs (a clinician's hook call) go ahead of those already waiting.
-        if (o?.urgent) waiting.splice(urgentCount++, 0, { obs, ok, fail });
-        else waiting.push({ obs, ok, fail });
+        // Urgent ECGs (a clinician's hook call) go ahead of the others waiting, after earlier urgent ones.
+        const urgent = o?.urgent === true;
+        const behind = urgent ? waiting.findIndex((w) => !w.urgent) : -1;
+        const item = { obs, weight: waveformChars(obs), urgent, ok, fail };
+        if (behind < 0) waiting.push(item);
+        else waiting.splice(behind, 0, item);
         dispatch();
       }),
     async view(obs) {

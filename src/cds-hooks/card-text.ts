@@ -66,19 +66,6 @@ export interface DisplayDate {
  */
 export function displayDate(value: string | undefined, timeZone: string): DisplayDate | undefined {
   if (value === undefined) return undefined;
-  // A card call shows the same few recording times several times (card, comparison, suggestions):
-  // formatted once each. Bounded: cleared when full (the values are the patients' ECG times).
-  const key = `${timeZone}\u0000${value}`;
-  if (shown.has(key)) return shown.get(key);
-  const d = formatDate(value, timeZone);
-  if (shown.size >= 4096) shown.clear();
-  shown.set(key, d);
-  return d;
-}
-
-const shown = new Map<string, DisplayDate | undefined>();
-
-function formatDate(value: string, timeZone: string): DisplayDate | undefined {
   const m = FHIR_DATE_TIME.exec(value);
   if (!m) return undefined;
   const [, y, mo, d] = m;

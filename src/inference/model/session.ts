@@ -57,7 +57,10 @@ export async function loadModel(dir: string, id: string, opts: SessionOptions = 
   const { session, provider } = await createSession(bytes, opts);
   checkSignature(file, session, manifest);
   const maxBatch = opts.maxBatch ?? 1024;
-  const coalescer = coalescing((feeds) => runBatched(session, manifest, feeds, maxBatch), manifest);
+  const coalescer = coalescing(
+    (feeds, rows) => runBatched(session, manifest, feeds, rows, maxBatch),
+    manifest,
+  );
   return {
     manifest,
     provider,
@@ -66,19 +69,22 @@ export async function loadModel(dir: string, id: string, opts: SessionOptions = 
   };
 }
 
-type Run = (feeds: Readonly<Record<string, FloatTensor>>) => Promise<Record<string, FloatTensor>>;
+type Feeds = Readonly<Record<string, FloatTensor>>;
+type Run = (feeds: Feeds) => Promise<Record<string, FloatTensor>>;
+/** A run of feeds already checked by {@link checkFeeds}, with their row count. */
+type CheckedRun = (feeds: Feeds, rows: number) => Promise<Record<string, FloatTensor>>;
 
 /**
  * Cross-call batching: the runs asked for in one turn of the event loop (analyses started together, as
  * the worker does with a batch of ECGs, reach each model in step) go to the runtime as one batch, and
- * each caller gets its own rows back. A model call costs a fixed ~0.3–1 ms beside its per-row work, and
- * a 10-s ECG has few rows (≈ 12 beats, 1–3 rhythm windows), so one call per model per batch of ECGs,
- * not per ECG, is most of the model time saved (`npm run bench`). A lone call waits one setImmediate.
+ * each caller gets its own rows back. A 10-s ECG has few rows (≈ 12 beats, 1–3 rhythm windows), and each
+ * runtime call has a fixed cost besides them: 16 different 12-lead ECGs analysed together take ×1.30–1.36
+ * less time per ECG than one at a time (`npm run bench`, 2026-12-03). A lone call waits one setImmediate.
  * Rows are computed independently by these models (no batch statistics), so batching changes no result.
  */
-function coalescing(run: Run, m: ModelManifest): Run {
+function coalescing(run: CheckedRun, m: ModelManifest): Run {
   let pending: {
-    feeds: Readonly<Record<string, FloatTensor>>;
+    feeds: Feeds;
     rows: number;
     ok: (out: Record<string, FloatTensor>) => void;
     fail: (err: unknown) => void;
@@ -88,7 +94,7 @@ function coalescing(run: Run, m: ModelManifest): Run {
     pending = [];
     if (batch.length === 1) {
       const only = batch[0]!;
-      run(only.feeds).then(only.ok, only.fail);
+      run(only.feeds, only.rows).then(only.ok, only.fail);
       return;
     }
     const total = batch.reduce((a, b) => a + b.rows, 0);
@@ -105,7 +111,7 @@ function coalescing(run: Run, m: ModelManifest): Run {
     }
     let out: Record<string, FloatTensor>;
     try {
-      out = await run(feeds);
+      out = await run(feeds, total);
     } catch (err) {
       for (const b of batch) b.fail(err);
       return;
@@ -116,7 +122,7 @@ function coalescing(run: Run, m: ModelManifest): Run {
       for (const [name, t] of Object.entries(out)) {
         const rowSize = total ? t.data.length / total : 0;
         mine[name] = {
-          data: t.data.slice(row * rowSize, (row + b.rows) * rowSize),
+          data: t.data.subarray(row * rowSize, (row + b.rows) * rowSize),
           dims: [b.rows, ...t.dims.slice(1)],
         };
       }
@@ -140,7 +146,7 @@ function coalescing(run: Run, m: ModelManifest): Run {
 }
 
 /** The batch size of `feeds` after checking each input is present, agrees on it and matches its row shape. */
-function checkFeeds(m: ModelManifest, feeds: Readonly<Record<string, FloatTensor>>): number {
+function checkFeeds(m: ModelManifest, feeds: Feeds): number {
   const rows = feeds[m.inputs[0]!.name]?.dims[0];
   if (rows === undefined) throw new RangeError(`model ${m.id}: input ${m.inputs[0]!.name} missing`);
   for (const spec of m.inputs) {
@@ -224,10 +230,10 @@ function checkSignature(file: string, session: ort.InferenceSession, m: ModelMan
 async function runBatched(
   session: ort.InferenceSession,
   m: ModelManifest,
-  feeds: Readonly<Record<string, FloatTensor>>,
+  feeds: Feeds,
+  rows: number,
   maxBatch: number,
 ): Promise<Record<string, FloatTensor>> {
-  const rows = checkFeeds(m, feeds);
   const out: Record<string, { parts: Float32Array[]; tail: number[] }> = {};
   for (let start = 0; start < rows; start += maxBatch) {
     const n = Math.min(maxBatch, rows - start);
